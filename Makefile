@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+# KRSI: the one entry point.  "make help" lists the targets.
+
+SHELL := /bin/bash
+export BUILD ?= $(CURDIR)/build
+export DEBUG ?= 0
+S := $(CURDIR)/scripts
+
+.PHONY: help deps tree kernel selftests run test check export shell clean distclean
+
+help:
+	@echo "make run        build the KRSI kernel, boot it, show KRSI active, exit"
+	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel)"
+	@echo "make check      git am + checkpatch --strict on every patch, then build"
+	@echo "make deps       install the Debian packages the harness needs"
+	@echo "make tree       base + git am of patches/ in build/linux (idempotent)"
+	@echo "make kernel     configure and build the VM kernel (incremental)"
+	@echo "make selftests  build libbpf, bpftool and the slim test_progs"
+	@echo "make shell      a shell in the VM"
+	@echo "make export     write build/linux's commits back to patches/"
+	@echo "make clean      remove build outputs (keeps the work tree)"
+	@echo "make distclean  remove build/ entirely (refuses with unexported work)"
+
+deps:
+	@$(S)/deps.sh
+
+tree: deps
+	@$(S)/tree.sh
+
+kernel: tree
+	@$(S)/kernel.sh
+
+selftests: kernel
+	@$(S)/selftests.sh
+
+run: kernel
+	@$(S)/vmtest.sh -t 600 -- $(S)/guest-run.sh
+
+test: selftests
+	@$(S)/test.sh
+
+check: tree
+	@$(S)/check.sh
+	@$(S)/kernel.sh
+
+export:
+	@$(S)/export.sh
+
+shell: kernel
+	@$(S)/vmtest.sh -s
+
+clean:
+	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/selftests $(BUILD)/selftests-debug $(BUILD)/vm
+
+distclean:
+	@$(S)/tree.sh --check-exported
+	rm -rf $(BUILD)

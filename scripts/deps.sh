@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Install the Debian packages the harness needs; installs only what is missing.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PKGS=(
+	# kernel build
+	build-essential bc bison flex libelf-dev libssl-dev dwarves cpio kmod
+	rsync python3 ccache git xz-utils
+	# BPF selftests, libbpf, bpftool
+	clang-16 llvm-16 lld-16 libcap-dev zlib1g-dev libzstd-dev
+	# checks
+	sparse python3-docutils codespell python3-ply python3-git
+	# VM
+	qemu-system-x86
+)
+
+want_base=$(base_version)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+		grep -q '^install ok installed$' || missing+=("$p")
+done
+have_base=$(dpkg-query -W -f='${Version}' "$BASE_PACKAGE" 2>/dev/null || true)
+if [[ $have_base != "$want_base" ]]; then
+	missing+=("$BASE_PACKAGE=$want_base")
+fi
+
+if ((${#missing[@]} == 0)); then
+	info "all packages present (base $BASE_PACKAGE $want_base)"
+	exit 0
+fi
+[[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}); run as root to install them"
+info "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+if ! apt-get install -y -q --allow-downgrades "${missing[@]}"; then
+	die "apt-get install failed; if $BASE_PACKAGE $want_base is no longer" \
+	    "in the archive, rebase the series and update patches/BASE"
+fi

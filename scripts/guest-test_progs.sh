@@ -1,0 +1,21 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs in the VM: copy the slim test_progs and its BPF objects to the tmpfs
+# scratch, run it verbosely with the whole log in the run directory, and
+# show its result lines as they come.  Exits with test_progs' status.
+#
+# Usage: guest-test_progs.sh SELFTESTS_DIR [test_progs args...]
+set -euo pipefail
+dir=$1
+shift
+[[ -n ${KRSI_RUNDIR:-} ]] || { echo "guest-test_progs.sh: run me in the VM (vmtest.sh)" >&2; exit 2; }
+work=/tmp/selftests
+mkdir -p "$work"
+cp "$dir/test_progs" "$dir"/*.bpf.o "$work/"
+cd "$work"
+echo "kernel: $(uname -r); LSMs: $(cat /sys/kernel/security/lsm)"
+rc=0
+./test_progs -v "$@" 2>&1 | tee "$KRSI_RUNDIR/test_progs.log" |
+	grep --line-buffered -E '^#[0-9]+(/[0-9]+)? +[^ ]*:(OK|SKIP|FAIL)|^Summary:' || true
+rc=${PIPESTATUS[0]}
+exit "$rc"

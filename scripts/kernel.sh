@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure and build the KRSI VM kernel out of tree (O=), incrementally.
+#
+# Config: tinyconfig + configs/vm.config (+ configs/debug.config when
+# DEBUG=1), olddefconfig; every option of the fragments is then checked
+# and a value that did not stick is an error.
+#
+# Usage: kernel.sh [TREE KBUILD]   (defaults from lib.sh; DEBUG=1 selects
+#                                   the debug build directory and config)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DEBUG=${DEBUG:-0}
+src=${1:-$TREE}
+if [[ -n ${2:-} ]]; then
+	out=$2
+elif [[ $DEBUG == 1 ]]; then
+	out=$BUILD/kbuild-debug
+else
+	out=$KBUILD
+fi
+frags=("$KRSI_ROOT/configs/vm.config")
+[[ $DEBUG == 1 ]] && frags+=("$KRSI_ROOT/configs/debug.config")
+frags+=(${EXTRA_CONFIG:-})
+
+[[ -f $src/Makefile ]] || die "no kernel tree at $src; run 'make tree'"
+mkdir -p "$out"
+
+kmake() {
+	make -s -C "$src" O="$1" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION= "${@:2}"
+}
+
+# Generate the config in a scratch directory and install it only when it
+# differs, so that an unchanged config never triggers a rebuild.
+cfgdir=$out.config-tmp
+rm -rf "$cfgdir"
+mkdir -p "$cfgdir"
+kmake "$cfgdir" tinyconfig >/dev/null
+"$src/scripts/kconfig/merge_config.sh" -m -O "$cfgdir" "$cfgdir/.config" \
+	"${frags[@]}" >"$cfgdir/merge.log" 2>&1 ||
+	{ cat "$cfgdir/merge.log" >&2; die "merge_config.sh failed"; }
+kmake "$cfgdir" olddefconfig >/dev/null
+
+bad=0
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=n)   opt=${line%%=*}; want="# $opt is not set" ;;
+	CONFIG_*=*)   opt=${line%%=*}; want=$line ;;
+	"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *}; want=$line ;;
+	*) continue ;;
+	esac
+	have=$(grep -E "^($opt=|# $opt is not set)" "$cfgdir/.config" || true)
+	if [[ $want == "# $opt is not set" && -z $have ]]; then
+		continue
+	fi
+	if [[ $have != "$want" ]]; then
+		warn "config: wanted '$want', got '${have:-<absent>}'"
+		bad=1
+	fi
+done < <(cat "${frags[@]}")
+((bad == 0)) || die "the config fragments did not apply (see above): a dependency is missing"
+
+if ! cmp -s "$cfgdir/.config" "$out/.config"; then
+	info "installing new .config in $out"
+	cp "$cfgdir/.config" "$out/.config"
+	kmake "$out" olddefconfig >/dev/null
+fi
+rm -rf "$cfgdir"
+
+info "building $(basename "$out") (log: $out/build.log)"
+start=$SECONDS
+if ! kmake "$out" -j"$(jobs)" bzImage >"$out/build.log" 2>&1; then
+	tail -n 40 "$out/build.log" >&2
+	die "kernel build failed; full log in $out/build.log"
+fi
+grep -E 'warning:|error:' "$out/build.log" >&2 || true
+info "built $out/arch/x86/boot/bzImage in $((SECONDS - start)) s"

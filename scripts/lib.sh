@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common settings and helpers for the KRSI harness; sourced, never run.
+
+# Debian's own tools first: the harness installs what it needs from Debian.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+# Repository root and build directory (outside the kernel source tree).
+KRSI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$KRSI_ROOT/build}
+TREE=${TREE:-$BUILD/linux}
+KBUILD=${KBUILD:-$BUILD/kbuild}
+PATCHES=$KRSI_ROOT/patches
+BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+BASE_PACKAGE=linux-source-6.12
+
+# Identity used for the commits the harness itself makes (base commit).
+export GIT_AUTHOR_NAME="KRSI harness" GIT_AUTHOR_EMAIL="krsi@localhost"
+export GIT_COMMITTER_NAME="KRSI harness" GIT_COMMITTER_EMAIL="krsi@localhost"
+
+die()  { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+warn() { printf '%s: warning: %s\n' "${0##*/}" "$*" >&2; }
+info() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+
+base_version() {
+	[[ -s $PATCHES/BASE ]] || die "patches/BASE is missing or empty"
+	head -n1 "$PATCHES/BASE"
+}
+
+# The series' patch files in order, without the cover letter.
+series_files() {
+	find "$PATCHES" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+		! -name '0000-*' | LC_ALL=C sort
+}
+
+# A digest of everything in patches/ that defines the tree.
+series_digest() {
+	{ base_version; series_files | xargs -r cat; } | sha256sum | cut -d' ' -f1
+}
+
+jobs() { nproc; }

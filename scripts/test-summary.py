@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Summarise a verbose test_progs log.
+
+Prints the log of every failed test or subtest, the reason of every skip,
+then a last line "N passed, M failed, K skipped".  Subtests are counted
+one by one; a test without subtests counts once; a test that failed outside
+its subtests counts one more failure.  Exits 1 when anything failed, when
+nothing ran, or when the log has no "Summary:" line (test_progs crashed).
+"""
+import re
+import sys
+
+SUB = re.compile(r'^#(\d+)/(\d+)\s+(\S+):(OK|SKIP|FAIL)\s*$')
+TOP = re.compile(r'^#(\d+)\s+(\S+):(OK|SKIP|FAIL)(.*)$')
+
+
+def reason(chunk):
+    lines = [l for l in chunk if l.strip()]
+    return ' | '.join(lines[-2:]) if lines else '(the test printed no reason)'
+
+
+def main(path):
+    try:
+        with open(path, errors='replace') as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        print(f'test-summary: cannot read {path}: {e}', file=sys.stderr)
+        print('0 passed, 0 failed, 0 skipped')
+        return 1
+    passed = failed = skipped = 0
+    chunk = []
+    subs = {}
+    summary = False
+    for line in lines:
+        m = SUB.match(line)
+        if m:
+            num, name, st = m.group(1), m.group(3), m.group(4)
+            subs.setdefault(num, []).append(st)
+            if st == 'OK':
+                passed += 1
+            elif st == 'FAIL':
+                failed += 1
+                print(f'--- log of failed {name} ---')
+                print('\n'.join(chunk))
+            else:
+                skipped += 1
+                print(f'SKIP {name}: {reason(chunk)}')
+            chunk = []
+            continue
+        m = TOP.match(line)
+        if m:
+            num, name, st = m.group(1), m.group(2), m.group(3)
+            mine = subs.get(num)
+            if not mine:
+                if st == 'OK':
+                    passed += 1
+                elif st == 'FAIL':
+                    failed += 1
+                    print(f'--- log of failed {name} ---')
+                    print('\n'.join(chunk))
+                else:
+                    skipped += 1
+                    print(f'SKIP {name}: {reason(chunk)}')
+            elif st == 'FAIL' and 'FAIL' not in mine:
+                failed += 1
+                print(f'--- {name} failed outside its subtests ---')
+                print('\n'.join(chunk))
+            chunk = []
+            continue
+        if line.startswith('Summary:'):
+            summary = True
+        chunk.append(line)
+    rc = 0
+    if not summary:
+        print('test-summary: test_progs printed no Summary line: it crashed or was killed')
+        print('\n'.join(lines[-20:]))
+        rc = 1
+    if passed + failed + skipped == 0:
+        print('test-summary: no test ran')
+        rc = 1
+    if failed:
+        rc = 1
+    print(f'{passed} passed, {failed} failed, {skipped} skipped')
+    return rc
+
+
+if __name__ == '__main__':
+    if len(sys.argv) != 2:
+        print('usage: test-summary.py TEST_PROGS_LOG', file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run the slim test_progs in the VM and summarise: test_progs' result lines,
+# the log of each failure, the reason of each skip, then the last line
+# "N passed, M failed, K skipped".  Non-zero when anything failed, nothing
+# ran, or the kernel log shows a splat.
+#
+# Usage: test.sh [test_progs args...]    (DEBUG=1: the debug kernel)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DEBUG=${DEBUG:-0}
+kbuild=$KBUILD
+timeout=1800
+sel=${SELFTESTS_OUT:-$BUILD/selftests}
+if [[ $DEBUG == 1 ]]; then
+	kbuild=$BUILD/kbuild-debug
+	timeout=3600
+	sel=${SELFTESTS_OUT:-$BUILD/selftests-debug}
+fi
+[[ -x $sel/test_progs ]] || die "no test_progs in $sel; run 'make selftests'"
+
+vmrc=0
+"$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -t "$timeout" -- \
+	"$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$@" || vmrc=$?
+sumrc=0
+python3 "$KRSI_ROOT/scripts/test-summary.py" "$BUILD/vm/latest/test_progs.log" || sumrc=$?
+if ((vmrc != 0 && sumrc == 0)); then
+	die "the VM run failed (status $vmrc) although no test failed; see $BUILD/vm/latest/serial.log"
+fi
+((vmrc == 0 && sumrc == 0))

@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the work tree: the base source (patches/BASE) as one commit, then
+# "git am" of every patch in patches/, one commit per patch.
+#
+# Idempotent: nothing happens while patches/ and the tree agree.  When
+# patches/ changed, the series is re-applied on the base, but only if the
+# tree holds no work that is not in patches/ (commits or edits); otherwise
+# it refuses and says how to export.  FORCE=1 discards such work.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+FORCE=${FORCE:-0}
+
+check_base_tarball() {
+	local want have
+	want=$(base_version)
+	[[ -r $BASE_TARBALL ]] || die "$BASE_TARBALL not found; run 'make deps'"
+	have=$(dpkg-query -W -f='${Version}' "$BASE_PACKAGE" 2>/dev/null || true)
+	if [[ $have != "$want" ]]; then
+		die "$BASE_TARBALL comes from $BASE_PACKAGE '${have:-unknown}'," \
+		    "but patches/BASE names '$want'; run 'make deps' to install" \
+		    "the named version, or rebase the series and update patches/BASE"
+	fi
+}
+
+make_base() {
+	local want=$1 tmp upstream
+	info "creating base tree from $BASE_TARBALL ($want) in $TREE"
+	rm -rf "$TREE" "$TREE.tmp"
+	tmp=$TREE.tmp
+	mkdir -p "$tmp"
+	tar -C "$tmp" -xf "$BASE_TARBALL" --strip-components=1
+	upstream=${want%%-*}
+	local v p s
+	v=$(sed -n 's/^VERSION = //p' "$tmp/Makefile")
+	p=$(sed -n 's/^PATCHLEVEL = //p' "$tmp/Makefile")
+	s=$(sed -n 's/^SUBLEVEL = //p' "$tmp/Makefile")
+	[[ "$v.$p.$s" == "$upstream" ]] ||
+		die "tarball holds Linux $v.$p.$s, patches/BASE names $upstream"
+	git -C "$tmp" init -q -b krsi
+	git -C "$tmp" config core.abbrev 12
+	git -C "$tmp" config gc.auto 0
+	git -C "$tmp" add -f .
+	GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
+		git -C "$tmp" commit -q -m "Linux $upstream ($BASE_PACKAGE $want)"
+	git -C "$tmp" tag krsi-base
+	git -C "$tmp" config krsi.base "$want"
+	mv "$tmp" "$TREE"
+}
+
+tree_dirty() {
+	[[ -n $(git -C "$TREE" status --porcelain --untracked-files=no) ]]
+}
+
+# True when the tree's commits, exported, equal what patches/ holds.
+tree_matches_patches() {
+	local tmp rc=0
+	tmp=$(mktemp -d)
+	"$KRSI_ROOT/scripts/export.sh" --series-only -o "$tmp" >/dev/null
+	if ! diff -q <(cd "$tmp" && for f in $(LC_ALL=C ls); do echo "== $f"; cat "$f"; done) \
+		      <(series_files | while read -r f; do echo "== ${f##*/}"; cat "$f"; done) \
+		      >/dev/null; then
+		rc=1
+	fi
+	rm -rf "$tmp"
+	return $rc
+}
+
+apply_series() {
+	local digest=$1 f out
+	git -C "$TREE" am --abort >/dev/null 2>&1 || true
+	git -C "$TREE" reset -q --hard krsi-base
+	while read -r f; do
+		if ! out=$(git -C "$TREE" am -q --whitespace=nowarn "$f" 2>&1); then
+			printf '%s\n' "$out" >&2
+			local files
+			files=$(printf '%s\n' "$out" | sed -n \
+				-e 's/^error: patch failed: \(.*\):[0-9]*$/\1/p' \
+				-e 's/^error: \(.*\): does not exist in index$/\1/p' \
+				-e 's/^error: \(.*\): already exists in index$/\1/p' | sort -u | tr '\n' ' ')
+			git -C "$TREE" am --abort >/dev/null 2>&1 || true
+			git -C "$TREE" reset -q --hard krsi-base
+			git -C "$TREE" config --unset krsi.applied-digest || true
+			die "patch ${f##*/} does not apply${files:+ (failed on: $files)}"
+		fi
+	done < <(series_files)
+	git -C "$TREE" config krsi.applied-digest "$digest"
+	git -C "$TREE" config krsi.applied-head "$(git -C "$TREE" rev-parse HEAD)"
+	info "applied $(series_files | wc -l) patches on $(base_version)"
+}
+
+# distclean's guard: fail when the tree holds work not in patches/.
+if [[ ${1:-} == --check-exported ]]; then
+	[[ -d $TREE/.git ]] || exit 0
+	if tree_dirty; then
+		die "$TREE has uncommitted changes; commit and export them, or remove $TREE by hand"
+	fi
+	if [[ $(git -C "$TREE" rev-parse HEAD) != "$(git -C "$TREE" config krsi.applied-head || true)" ]] &&
+	   ! tree_matches_patches; then
+		die "$TREE has commits not in patches/; run 'make export' first"
+	fi
+	exit 0
+fi
+
+check_base_tarball
+want=$(base_version)
+mkdir -p "$BUILD"
+
+if [[ ! -d $TREE/.git ]] || ! git -C "$TREE" rev-parse -q --verify krsi-base >/dev/null ||
+   [[ $(git -C "$TREE" config krsi.base || true) != "$want" ]]; then
+	if [[ -d $TREE/.git ]] && [[ $FORCE != 1 ]] &&
+	   git -C "$TREE" rev-parse -q --verify krsi-base >/dev/null &&
+	   [[ $(git -C "$TREE" rev-list --count krsi-base..HEAD) != 0 ]] &&
+	   ! tree_matches_patches; then
+		die "the base changed, but $TREE has commits not in patches/;" \
+		    "run 'make export' first, or 'make tree FORCE=1' to discard them"
+	fi
+	make_base "$want"
+fi
+
+digest=$(series_digest)
+applied=$(git -C "$TREE" config krsi.applied-digest || true)
+applied_head=$(git -C "$TREE" config krsi.applied-head || true)
+head=$(git -C "$TREE" rev-parse HEAD)
+
+if [[ $FORCE != 1 ]]; then
+	if tree_dirty; then
+		if [[ $applied == "$digest" ]]; then
+			info "tree up to date with patches/ (it has uncommitted edits)"
+			exit 0
+		fi
+		die "$TREE has uncommitted changes and patches/ changed;" \
+		    "commit them and run 'make export', or 'make tree FORCE=1' to discard them"
+	fi
+	if [[ -n $applied_head && $head != "$applied_head" ]]; then
+		if tree_matches_patches; then
+			# The tree's work was exported: patches/ describes it.
+			git -C "$TREE" config krsi.applied-digest "$digest"
+			git -C "$TREE" config krsi.applied-head "$head"
+			info "tree up to date with patches/ (its commits are exported)"
+			exit 0
+		fi
+		if [[ $applied == "$digest" ]]; then
+			info "tree has commits not yet exported; 'make export' writes them to patches/"
+			exit 0
+		fi
+		die "$TREE has commits that are not in patches/, and patches/ changed;" \
+		    "run 'make export' first, or 'make tree FORCE=1' to discard them"
+	fi
+fi
+
+if [[ $applied == "$digest" && $head == "$applied_head" ]] && ! tree_dirty; then
+	info "tree up to date with patches/"
+	exit 0
+fi
+apply_series "$digest"

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot a kernel under QEMU on the host's root file system (read-only 9p)
+# and run one command in it, like selftests/bpf/vmtest.sh:
+#
+#   vmtest.sh [options] -- CMD [ARG...]   run CMD in the guest, exit with its status
+#   vmtest.sh [options] -s                an interactive shell in the guest
+#
+# Options:
+#   -k BZIMAGE   kernel to boot (default: build/kbuild/arch/x86/boot/bzImage)
+#   -l LSMS      lsm= boot parameter (default: capability,bpf)
+#   -a ARGS      extra kernel command line
+#   -t SECONDS   hard timeout (default 1200; none with -s)
+#   -m MEM       guest memory (default 2G)
+#   -K           use KVM instead of TCG (hangs on some hosts: opt-in only)
+#
+# The guest has /tmp and /run on tmpfs, securityfs, bpffs, debugfs and
+# tracefs mounted, and the run directory writable.  The kernel's serial
+# log is kept in build/vm/<run>/serial.log (build/vm/latest points at the
+# last run); the run fails when that log shows a kernel splat.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kernel=$KBUILD/arch/x86/boot/bzImage
+lsm=capability,bpf
+append=
+timeout=1200
+mem=2G
+accel=tcg
+shell=0
+while getopts "k:l:a:t:m:Ks" opt; do
+	case $opt in
+	k) kernel=$OPTARG ;;
+	l) lsm=$OPTARG ;;
+	a) append=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	K) accel=kvm ;;
+	s) shell=1 ;;
+	*) die "usage: vmtest.sh [-k BZIMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-m MEM] [-K] (-s | -- CMD...)" ;;
+	esac
+done
+shift $((OPTIND - 1))
+if ((shell)); then
+	(($# == 0)) || die "-s takes no command"
+elif (($# == 0)); then
+	die "no command given: vmtest.sh [options] -- CMD [ARG...] (or -s for a shell)"
+fi
+[[ -f $kernel ]] || die "no kernel at $kernel; run 'make kernel'"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing; run 'make deps'"
+
+mkdir -p "$BUILD/vm"
+rundir=$(mktemp -d "$BUILD/vm/run-$(date +%Y%m%d-%H%M%S)-XXXX")
+ln -sfn "$(basename "$rundir")" "$BUILD/vm/latest"
+# Keep the ten newest runs.
+find "$BUILD/vm" -mindepth 1 -maxdepth 1 -type d -name 'run-*' | LC_ALL=C sort |
+	head -n -10 | xargs -r rm -rf
+
+{
+	echo "cd $(printf '%q' "$PWD") 2>/dev/null || cd /"
+	if ((shell)); then
+		echo "exec bash -i"
+	else
+		printf '%q ' "$@"
+		echo
+	fi
+} > "$rundir/cmd"
+echo "$shell" > "$rundir/interactive"
+
+cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
+cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000"
+cmdline+=" init=$KRSI_ROOT/scripts/vm-init.sh lsm=$lsm panic=-1 printk.devkmsg=on"
+cmdline+=" $append -- $rundir $KRSI_ROOT"
+
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 -m "$mem"
+	-no-reboot -display none -monitor none
+	-serial "file:$rundir/serial.log"
+	-kernel "$kernel" -append "$cmdline"
+	-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
+	-device "virtio-9p-pci,fsdev=root,mount_tag=/dev/root"
+	-fsdev "local,id=out,path=$rundir,security_model=none"
+	-device "virtio-9p-pci,fsdev=out,mount_tag=krsi-out"
+	-chardev "stdio,id=con,signal=off"
+	-device virtio-serial-pci -device "virtconsole,chardev=con")
+
+rc=0
+if ((shell)); then
+	"${qemu[@]}" || rc=$?
+else
+	timeout -k 10 "$timeout" "${qemu[@]}" </dev/null || rc=$?
+	if ((rc == 124 || rc == 137)); then
+		tail -n 30 "$rundir/serial.log" >&2 || true
+		die "the VM did not finish within $timeout s (serial log: $rundir/serial.log)"
+	fi
+fi
+((rc == 0)) || die "qemu failed with status $rc (serial log: $rundir/serial.log)"
+
+splat='BUG:|WARNING:|Oops|KASAN|UBSAN|general protection fault|Kernel panic|'
+splat+='possible recursive locking|circular locking dependency|lockdep|'
+splat+='suspicious RCU usage|rcu: INFO:|self-detected stall|blocked for more than'
+if grep -E -n "$splat" "$rundir/serial.log" >&2; then
+	die "kernel splat in the serial log: $rundir/serial.log"
+fi
+
+[[ -f $rundir/rc ]] || {
+	tail -n 30 "$rundir/serial.log" >&2
+	die "the guest command did not report its exit status (serial log: $rundir/serial.log)"
+}
+exit "$(cat "$rundir/rc")"
