@@ -6,12 +6,14 @@ export BUILD ?= $(CURDIR)/build
 export DEBUG ?= 0
 S := $(CURDIR)/scripts
 
-.PHONY: help deps tree kernel selftests run test check export shell clean distclean
+.PHONY: help deps tree kernel selftests run test check nokrsi build-each export shell clean distclean
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show KRSI active, exit"
 	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel)"
-	@echo "make check      git am + checkpatch --strict on every patch, then build"
+	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
+	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi)"
+	@echo "make build-each build the kernel after each patch in turn (bisectability)"
 	@echo "make deps       install the Debian packages the harness needs"
 	@echo "make tree       base + git am of patches/ in build/linux (idempotent)"
 	@echo "make kernel     configure and build the VM kernel (incremental)"
@@ -42,6 +44,13 @@ test: selftests
 check: tree
 	@$(S)/check.sh
 	@$(S)/kernel.sh
+	@$(MAKE) --no-print-directory nokrsi
+
+nokrsi: tree
+	@EXTRA_CONFIG=$(CURDIR)/configs/nokrsi.config $(S)/kernel.sh $(BUILD)/linux $(BUILD)/kbuild-nokrsi
+
+build-each: tree
+	@$(S)/build-each.sh
 
 export:
 	@$(S)/export.sh
@@ -50,7 +59,8 @@ shell: kernel
 	@$(S)/vmtest.sh -s
 
 clean:
-	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/selftests $(BUILD)/selftests-debug $(BUILD)/vm
+	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/kbuild-nokrsi \
+		$(BUILD)/selftests $(BUILD)/selftests-debug $(BUILD)/vm
 
 distclean:
 	@$(S)/tree.sh --check-exported

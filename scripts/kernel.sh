@@ -7,7 +7,8 @@
 # and a value that did not stick is an error.
 #
 # Usage: kernel.sh [TREE KBUILD]   (defaults from lib.sh; DEBUG=1 selects
-#                                   the debug build directory and config)
+#                                   the debug build directory and config;
+#                                   EXTRA_CONFIG adds fragments, last wins)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -42,14 +43,14 @@ kmake "$cfgdir" tinyconfig >/dev/null
 	{ cat "$cfgdir/merge.log" >&2; die "merge_config.sh failed"; }
 kmake "$cfgdir" olddefconfig >/dev/null
 
+# The value each option should have: the last fragment that names it wins.
+wanted=$(cat "${frags[@]}" | awk '
+	/^CONFIG_[A-Za-z0-9_]+=n$/ { sub(/=n$/, ""); want[$0] = "# " $0 " is not set"; order[n++] = $0; next }
+	/^CONFIG_[A-Za-z0-9_]+=/ { o = $0; sub(/=.*/, "", o); want[o] = $0; order[n++] = o; next }
+	/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { o = $2; want[o] = $0; order[n++] = o; next }
+	END { for (i = 0; i < n; i++) if (!(order[i] in done)) { done[order[i]] = 1; print order[i] "\t" want[order[i]] } }')
 bad=0
-while IFS= read -r line; do
-	case $line in
-	CONFIG_*=n)   opt=${line%%=*}; want="# $opt is not set" ;;
-	CONFIG_*=*)   opt=${line%%=*}; want=$line ;;
-	"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *}; want=$line ;;
-	*) continue ;;
-	esac
+while IFS=$'\t' read -r opt want; do
 	have=$(grep -E "^($opt=|# $opt is not set)" "$cfgdir/.config" || true)
 	if [[ $want == "# $opt is not set" && -z $have ]]; then
 		continue
@@ -58,7 +59,7 @@ while IFS= read -r line; do
 		warn "config: wanted '$want', got '${have:-<absent>}'"
 		bad=1
 	fi
-done < <(cat "${frags[@]}")
+done <<<"$wanted"
 ((bad == 0)) || die "the config fragments did not apply (see above): a dependency is missing"
 
 if ! cmp -s "$cfgdir/.config" "$out/.config"; then

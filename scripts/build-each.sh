@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Bisectability: build the VM kernel after each patch of the series in
+# turn (incrementally, in the normal build directory), then return the
+# tree to its branch.  Any compiler warning in a step fails the run.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[[ -d $TREE/.git ]] || die "no work tree; run 'make tree'"
+[[ -z $(git -C "$TREE" status --porcelain --untracked-files=no) ]] ||
+	die "$TREE has uncommitted changes; commit or export them first"
+branch=$(git -C "$TREE" symbolic-ref -q --short HEAD) ||
+	die "$TREE is not on a branch"
+trap 'git -C "$TREE" checkout -q "$branch"' EXIT
+
+fail=0
+n=0
+for sha in $(git -C "$TREE" rev-list --reverse krsi-base..HEAD); do
+	n=$((n + 1))
+	subject=$(git -C "$TREE" log -1 --format=%s "$sha")
+	git -C "$TREE" checkout -q --detach "$sha"
+	start=$SECONDS
+	if ! "$KRSI_ROOT/scripts/kernel.sh" >"$BUILD/build-each.log" 2>&1; then
+		cat "$BUILD/build-each.log" >&2
+		die "patch $n ($subject) does not build"
+	fi
+	if grep -q 'warning:' "$KBUILD/build.log"; then
+		grep 'warning:' "$KBUILD/build.log" >&2
+		warn "patch $n ($subject) builds with warnings"
+		fail=1
+	fi
+	printf 'patch %2d builds (%3d s): %s\n' "$n" $((SECONDS - start)) "$subject"
+done
+((fail == 0)) || die "some patches build with warnings"
+info "all $n patches build"
