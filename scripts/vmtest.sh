@@ -95,9 +95,11 @@ else
 fi
 ((rc == 0)) || die "qemu failed with status $rc (serial log: $rundir/serial.log)"
 
-splat='BUG:|WARNING:|Oops|KASAN|UBSAN|general protection fault|Kernel panic|'
-splat+='possible recursive locking|circular locking dependency|lockdep|'
-splat+='suspicious RCU usage|rcu: INFO:|self-detected stall|blocked for more than'
+# Kernel reports that fail a run (lockdep and RCU-lockdep reports start
+# with "WARNING:" or "BUG:"; KASAN's with "BUG: KASAN").
+splat='BUG:|WARNING:|Oops|KASAN:|UBSAN:|general protection fault|Kernel panic|'
+splat+='DEBUG_LOCKS_WARN_ON|INFO: trying to register non-static key|'
+splat+='rcu: INFO:|self-detected stall|blocked for more than'
 if grep -E -n "$splat" "$rundir/serial.log" >&2; then
 	die "kernel splat in the serial log: $rundir/serial.log"
 fi
