@@ -12,6 +12,10 @@ shift
 work=/tmp/selftests
 mkdir -p "$work"
 cp "$dir/test_progs" "$dir"/*.bpf.o "$work/"
+# Tests that drive bpftool expect it next to test_progs.
+if [[ -x $dir/tools/sbin/bpftool ]]; then
+	cp "$dir/tools/sbin/bpftool" "$work/"
+fi
 cd "$work"
 echo "kernel: $(uname -r); LSMs: $(cat /sys/kernel/security/lsm)"
 rc=0
