@@ -41,7 +41,7 @@ for t in "${tests[@]}"; do
 	while read -r skel; do
 		[[ -f $src/progs/$skel.c ]] ||
 			die "prog_tests/$t.c includes $skel.skel.h, but there is no progs/$skel.c"
-		progs+=("$skel")
+		[[ " ${progs[*]} " == *" $skel "* ]] || progs+=("$skel")
 	done < <(sed -n 's/^#include "\(.*\)\.skel\.h".*/\1/p' "$src/prog_tests/$t.c")
 done
 
