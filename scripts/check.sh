@@ -40,12 +40,10 @@ fi
 # 2. checkpatch --strict.  Findings of a type and file listed in
 # scripts/checkpatch-argued.txt are argued in the cover letter: they are
 # printed, marked, and do not fail the check.
-argued=$KRSI_ROOT/scripts/checkpatch-argued.txt
-is_argued() {
-	local type=$1 file=$2
-	[[ -f $argued ]] || return 1
-	awk -v t="$type" -v f="$file" '!/^#/ && NF >= 2 && $1 == t && $2 == f { found = 1 } END { exit !found }' "$argued"
-}
+declare -A argued=()
+while read -r type file _; do
+	[[ -z $type || $type == \#* ]] || argued["$type $file"]=1
+done < "$KRSI_ROOT/scripts/checkpatch-argued.txt"
 
 dict=$(dpkg -L codespell python3-codespell 2>/dev/null | grep -m1 '/dictionary.txt$' || true)
 [[ -n $dict ]] || die "codespell's dictionary is missing; run 'make deps'"
@@ -69,7 +67,7 @@ while read -r f; do
 		line=${line//"$KRSI_ROOT/"/}
 		file=${line%%:*}
 		type=$(sed -n 's/^[^:]*:[0-9]*: \(ERROR\|WARNING\|CHECK\):\([A-Z0-9_]*\):.*/\2/p' <<<"$line")
-		if [[ -n $type ]] && is_argued "$type" "$file"; then
+		if [[ -n $type && -n ${argued["$type $file"]:-} ]]; then
 			printf '    %s [argued in the cover letter]\n' "$line"
 		else
 			printf '    %s\n' "$line"
