@@ -6,10 +6,10 @@ export BUILD ?= $(CURDIR)/build
 export DEBUG ?= 0
 S := $(CURDIR)/scripts
 
-.PHONY: help deps tree kernel selftests run test check nokrsi build-each export shell clean distclean
+.PHONY: help deps tree kernel samples selftests run test check nokrsi build-each export shell clean distclean
 
 help:
-	@echo "make run        build the KRSI kernel, boot it, show KRSI active, exit"
+	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
 	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel)"
 	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
 	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi)"
@@ -17,6 +17,7 @@ help:
 	@echo "make deps       install the Debian packages the harness needs"
 	@echo "make tree       base + git am of patches/ in build/linux (idempotent)"
 	@echo "make kernel     configure and build the VM kernel (incremental)"
+	@echo "make samples    build bpftool and the sample policies of samples/krsi"
 	@echo "make selftests  build libbpf, bpftool and the slim test_progs"
 	@echo "make shell      a shell in the VM"
 	@echo "make export     write build/linux's commits back to patches/"
@@ -32,13 +33,16 @@ tree: deps
 kernel: tree
 	@$(S)/kernel.sh
 
+samples: kernel
+	@$(S)/samples.sh
+
 selftests: kernel
 	@$(S)/selftests.sh
 
-run: kernel
-	@$(S)/vmtest.sh -t 600 -- $(S)/guest-run.sh
+run: samples
+	@$(S)/vmtest.sh -t 600 -- $(S)/guest-run.sh $(BUILD)/samples $(BUILD)/bpftool/bpftool
 
-test: selftests
+test: selftests samples
 	@$(S)/test.sh
 
 check: tree
@@ -60,7 +64,8 @@ shell: kernel
 
 clean:
 	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/kbuild-nokrsi \
-		$(BUILD)/selftests $(BUILD)/selftests-debug $(BUILD)/vm
+		$(BUILD)/selftests $(BUILD)/selftests-debug $(BUILD)/vm \
+		$(BUILD)/samples $(BUILD)/samples-debug $(BUILD)/bpftool
 
 distclean:
 	@$(S)/tree.sh --check-exported

@@ -4,10 +4,11 @@
 # scratch, run it verbosely with the whole log in the run directory, and
 # show its result lines as they come.  Exits with test_progs' status.
 #
-# Usage: guest-test_progs.sh SELFTESTS_DIR [test_progs args...]
+# Usage: guest-test_progs.sh SELFTESTS_DIR SAMPLES_DIR [test_progs args...]
 set -euo pipefail
 dir=$1
-shift
+samples=$2
+shift 2
 [[ -n ${KRSI_RUNDIR:-} ]] || { echo "guest-test_progs.sh: run me in the VM (vmtest.sh)" >&2; exit 2; }
 work=/tmp/selftests
 mkdir -p "$work"
@@ -16,6 +17,9 @@ cp "$dir/test_progs" "$dir"/*.bpf.o "$work/"
 if [[ -x $dir/tools/sbin/bpftool ]]; then
 	cp "$dir/tools/sbin/bpftool" "$work/"
 fi
+# The sample policies' test runs them from krsi-samples/.
+mkdir -p "$work/krsi-samples"
+cp "$samples"/{audit_exec,deny_tmpfs_exec,deny_wx,try_wx} "$work/krsi-samples/"
 cd "$work"
 echo "kernel: $(uname -r); LSMs: $(cat /sys/kernel/security/lsm)"
 rc=0

@@ -20,7 +20,7 @@ def reason(chunk):
     return ' | '.join(lines[-2:]) if lines else '(the test printed no reason)'
 
 
-def main(path):
+def main(path, no_skips=False):
     try:
         with open(path, errors='replace') as f:
             lines = f.read().splitlines()
@@ -81,12 +81,19 @@ def main(path):
         rc = 1
     if failed:
         rc = 1
+    if skipped and no_skips:
+        print('test-summary: a skipped test counts as a failure here: '
+              'everything the tests need should have been provided')
+        rc = 1
     print(f'{passed} passed, {failed} failed, {skipped} skipped')
     return rc
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 2:
-        print('usage: test-summary.py TEST_PROGS_LOG', file=sys.stderr)
+    args = sys.argv[1:]
+    no_skips = '--no-skips' in args
+    args = [a for a in args if a != '--no-skips']
+    if len(args) != 1:
+        print('usage: test-summary.py [--no-skips] TEST_PROGS_LOG', file=sys.stderr)
         sys.exit(2)
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(args[0], no_skips))
