@@ -6,11 +6,14 @@ export BUILD ?= $(CURDIR)/build
 export DEBUG ?= 0
 S := $(CURDIR)/scripts
 
-.PHONY: help deps tree kernel samples selftests run test check nokrsi build-each export shell clean distclean
+.PHONY: help deps tree kernel samples selftests run test bench base-kernel distro deb check nokrsi build-each export shell clean distclean
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
 	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel)"
+	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, as ratios (TCG)"
+	@echo "make distro     the series in Debian's config: W=1 and sparse, no new warning vs the base"
+	@echo "make deb        Debian packages of the KRSI VM kernel (bindeb-pkg) in build/deb"
 	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
 	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi)"
 	@echo "make build-each build the kernel after each patch in turn (bisectability)"
@@ -45,6 +48,18 @@ run: samples
 test: selftests samples
 	@$(S)/test.sh
 
+bench: samples
+	@$(S)/bench.sh
+
+base-kernel: tree
+	@$(S)/base-kernel.sh
+
+distro: tree
+	@$(S)/distro.sh
+
+deb: kernel
+	@$(S)/deb.sh
+
 check: tree
 	@$(S)/check.sh
 	@$(S)/kernel.sh
@@ -65,7 +80,9 @@ shell: kernel
 clean:
 	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/kbuild-nokrsi \
 		$(BUILD)/selftests $(BUILD)/selftests-debug $(BUILD)/vm \
-		$(BUILD)/samples $(BUILD)/samples-debug $(BUILD)/bpftool
+		$(BUILD)/samples $(BUILD)/samples-debug $(BUILD)/bpftool \
+		$(BUILD)/bench $(BUILD)/kbuild-base $(BUILD)/kbuild-distro \
+		$(BUILD)/kbuild-distro-base $(BUILD)/kbuild-nobpflsm $(BUILD)/deb
 
 distclean:
 	@$(S)/tree.sh --check-exported

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Bisectability: build the VM kernel after each patch of the series in
 # turn (incrementally, in the normal build directory), then return the
-# tree to its branch.  Any compiler warning in a step fails the run.
+# tree to its branch, and build the whole series again with
+# CONFIG_SECURITY_KRSI=n and with CONFIG_BPF_LSM=n.  Any compiler warning
+# in a step fails the run.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -31,5 +33,22 @@ for sha in $(git -C "$TREE" rev-list --reverse krsi-base..HEAD); do
 	fi
 	printf 'patch %2d builds (%3d s): %s\n' "$n" $((SECONDS - start)) "$subject"
 done
-((fail == 0)) || die "some patches build with warnings"
-info "all $n patches build"
+git -C "$TREE" checkout -q "$branch"
+
+# The whole series without KRSI, and without the BPF LSM at all.
+for cfg in nokrsi nobpflsm; do
+	start=$SECONDS
+	if ! EXTRA_CONFIG=$KRSI_ROOT/configs/$cfg.config "$KRSI_ROOT/scripts/kernel.sh" \
+		"$TREE" "$BUILD/kbuild-$cfg" >"$BUILD/build-each.log" 2>&1; then
+		cat "$BUILD/build-each.log" >&2
+		die "the series does not build with configs/$cfg.config"
+	fi
+	if grep -q 'warning:' "$BUILD/kbuild-$cfg/build.log"; then
+		grep 'warning:' "$BUILD/kbuild-$cfg/build.log" >&2
+		warn "the series builds with warnings with configs/$cfg.config"
+		fail=1
+	fi
+	printf 'series builds with configs/%s.config (%3d s)\n' "$cfg" $((SECONDS - start))
+done
+((fail == 0)) || die "some builds have warnings"
+info "all $n patches build, and the series without KRSI and without the BPF LSM"

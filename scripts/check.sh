@@ -77,3 +77,37 @@ while read -r f; do
 done < <(series_files)
 ((errors == 0)) || die "checkpatch.pl found $errors errors that are not argued"
 info "checkpatch.pl --strict: no errors beyond those argued in the cover letter"
+
+# kernel-doc: no new warning (-Wall) in the kernel sources the series
+# changes; those it adds must be clean.  Line numbers are left out of the
+# comparison with the base, since the series moves lines.
+mapfile -t kfiles < <(git -C "$chk" diff --name-only krsi-base HEAD -- '*.c' '*.h' |
+	grep -v -E '^(tools|samples)/')
+kdbase=$(mktemp -d)
+trap 'rm -rf "$kdbase"' EXIT
+for f in "${kfiles[@]}"; do
+	mkdir -p "$kdbase/$(dirname "$f")"
+	git -C "$chk" show "krsi-base:$f" >"$kdbase/$f" 2>/dev/null || rm -f "$kdbase/$f"
+done
+kdoc() {
+	local dir=$1 f have=()
+	shift
+	for f; do [[ -f $dir/$f ]] && have+=("$f"); done
+	((${#have[@]})) || return 0
+	(cd "$dir" && "$chk/scripts/kernel-doc" -none -Wall "${have[@]}" 2>&1) |
+		sed -E 's/^([^:]+):[0-9]+: /\1: /' | sort
+}
+newdoc=$(comm -13 <(kdoc "$kdbase" "${kfiles[@]}") <(kdoc "$chk" "${kfiles[@]}"))
+if [[ -n $newdoc ]]; then
+	printf '%s\n' "$newdoc" >&2
+	die "kernel-doc -Wall: the series adds the warnings above"
+fi
+info "kernel-doc -Wall: no new warning in the ${#kfiles[@]} kernel files the series changes"
+
+# The reStructuredText the series adds or changes parses without a
+# docutils warning.
+mapfile -t rst < <(git -C "$chk" diff --name-only --diff-filter=AM krsi-base HEAD -- '*.rst')
+if ((${#rst[@]})); then
+	(cd "$chk" && /usr/bin/python3 "$KRSI_ROOT/scripts/rst-check.py" "${rst[@]}") ||
+		die "docutils reports problems in the series' documentation (above)"
+fi

@@ -8,6 +8,8 @@ PKGS=(
 	# kernel build
 	build-essential bc bison flex libelf-dev libssl-dev dwarves cpio kmod
 	rsync python3 ccache git xz-utils
+	# make deb
+	dpkg-dev fakeroot
 	# BPF selftests, libbpf, bpftool
 	clang-16 llvm-16 lld-16 libcap-dev zlib1g-dev libzstd-dev
 	# checks
@@ -22,13 +24,16 @@ for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 		grep -q '^install ok installed$' || missing+=("$p")
 done
-have_base=$(dpkg-query -W -f='${Version}' "$BASE_PACKAGE" 2>/dev/null || true)
-if [[ $have_base != "$want_base" ]]; then
-	missing+=("$BASE_PACKAGE=$want_base")
-fi
+# The base's source, and Debian's config of the same version (make distro).
+for p in "$BASE_PACKAGE" "$CONFIG_PACKAGE"; do
+	have=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+	if [[ $have != "$want_base" ]]; then
+		missing+=("$p=$want_base")
+	fi
+done
 
 if ((${#missing[@]} == 0)); then
-	info "all packages present (base $BASE_PACKAGE $want_base)"
+	info "all packages present (base $BASE_PACKAGE and $CONFIG_PACKAGE $want_base)"
 	exit 0
 fi
 [[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}); run as root to install them"

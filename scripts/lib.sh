@@ -12,6 +12,8 @@ KBUILD=${KBUILD:-$BUILD/kbuild}
 PATCHES=$KRSI_ROOT/patches
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 BASE_PACKAGE=linux-source-6.12
+# Debian's kernel configs of the same version (make distro)
+CONFIG_PACKAGE=linux-config-6.12
 
 # Identity used for the commits the harness itself makes (base commit).
 export GIT_AUTHOR_NAME="KRSI harness" GIT_AUTHOR_EMAIL="krsi@localhost"

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * krsi_bench: what an LSM hook costs with nothing, trampoline programs or
+ * KRSI programs on it, and what attaching costs.  Runs in the VM; prints
+ * "BENCH..." lines that scripts/bench-report.py turns into a table.
+ *
+ *   krsi_bench ops LABEL      time the operations as the system is
+ *   krsi_bench scenarios      check the hooks, then S1 (nothing attached),
+ *                             S2 (trampolines), S3 (KRSI), S4 (8 x KRSI)
+ *   krsi_bench latency [--trampoline-only]
+ *                             attach + detach of one program on
+ *                             file_mprotect, idle and busy hook
+ *
+ * Operations: getpid() (no LSM hook: the control), open("/dev/null") +
+ * close(), mprotect() of an anonymous page.  The emulator's speed drifts by
+ * tens of percent within seconds, so the operations are timed in short
+ * interleaved slices (getpid, open+close, mprotect, getpid), each costly
+ * operation is divided by the mean of the two getpid slices around it, and
+ * the medians over SLICES slices are printed: ns per operation and the
+ * ratios to getpid.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <bpf/libbpf.h>
+#include "bench_hooks.h"
+#include "bench_nop.skel.h"
+#include "bench_count.skel.h"
+
+#define SLICE_NS	20000000LL	/* one timed slice of one operation */
+#define SLICES		25
+#define MEASURES	2		/* per scenario and boot */
+#define BATCH		64
+#define NR_PROGS_S4	8
+#define LATENCY_ROUNDS	100
+
+enum op { OP_GETPID, OP_OPEN_CLOSE, OP_MPROTECT, NR_OPS };
+static const char * const op_names[NR_OPS] = { "getpid", "open_close", "mprotect" };
+
+#define BENCH_HOOK_NAME(hook, op) #hook,
+static const char * const hook_names[] = { BENCH_HOOKS(BENCH_HOOK_NAME) };
+#define BENCH_HOOK_OP(hook, op) op,
+static const enum op hook_ops[] = { BENCH_HOOKS(BENCH_HOOK_OP) };
+
+static void *page;
+static long page_size;
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "krsi_bench: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void do_op(enum op op, unsigned int i)
+{
+	int fd;
+
+	switch (op) {
+	case OP_GETPID:
+		syscall(SYS_getpid);
+		break;
+	case OP_OPEN_CLOSE:
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("open(/dev/null): %s", strerror(errno));
+		close(fd);
+		break;
+	case OP_MPROTECT:
+		if (mprotect(page, page_size, i & 1 ? PROT_READ : PROT_READ | PROT_WRITE))
+			die("mprotect: %s", strerror(errno));
+		break;
+	default:
+		break;
+	}
+}
+
+/* ns per operation over one slice of SLICE_NS. */
+static double time_op(enum op op)
+{
+	long long start, elapsed;
+	unsigned long n = 0;
+	unsigned int i;
+
+	for (i = 0; i < BATCH; i++)	/* warm up */
+		do_op(op, i);
+	start = now_ns();
+	do {
+		for (i = 0; i < BATCH; i++)
+			do_op(op, i);
+		n += BATCH;
+		elapsed = now_ns() - start;
+	} while (elapsed < SLICE_NS);
+	return (double)elapsed / n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
+
+static void measure(const char *label)
+{
+	double ns[NR_OPS][SLICES], ratio[NR_OPS][SLICES];
+	double g1, g2;
+	int s, op;
+
+	for (s = 0; s < SLICES; s++) {
+		g1 = time_op(OP_GETPID);
+		ns[OP_OPEN_CLOSE][s] = time_op(OP_OPEN_CLOSE);
+		ns[OP_MPROTECT][s] = time_op(OP_MPROTECT);
+		g2 = time_op(OP_GETPID);
+		ns[OP_GETPID][s] = (g1 + g2) / 2;
+		for (op = OP_OPEN_CLOSE; op < NR_OPS; op++)
+			ratio[op][s] = ns[op][s] / ns[OP_GETPID][s];
+	}
+	printf("BENCH %s", label);
+	for (op = 0; op < NR_OPS; op++)
+		printf(" %s=%.1f", op_names[op], median(ns[op], SLICES));
+	for (op = OP_OPEN_CLOSE; op < NR_OPS; op++)
+		printf(" %s_ratio=%.4f", op_names[op], median(ratio[op], SLICES));
+	printf("\n");
+	fflush(stdout);
+}
+
+static void measure_n(const char *label)
+{
+	int i;
+
+	for (i = 0; i < MEASURES; i++)
+		measure(label);
+}
+
+static struct bpf_link *attach(const struct bpf_program *prog, bool krsi)
+{
+	struct bpf_link *link;
+
+	link = krsi ? bpf_program__attach_krsi(prog, NULL) : bpf_program__attach_lsm(prog);
+	if (!link)
+		die("attaching %s through %s: %s", bpf_program__name(prog),
+		    krsi ? "KRSI" : "a trampoline", strerror(errno));
+	return link;
+}
+
+/* Attach every program of @obj; the links go to @links, their count is returned. */
+static int attach_all(struct bpf_object *obj, bool krsi, struct bpf_link **links)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, obj)
+		links[n++] = attach(prog, krsi);
+	return n;
+}
+
+static void detach_all(struct bpf_link **links, int n)
+{
+	while (n--)
+		bpf_link__destroy(links[n]);
+}
+
+/* Each hook must be hit by its operation and by no other. */
+static void check_hooks(void)
+{
+	struct bpf_link *links[NR_BENCH_HOOKS];
+	struct bench_count *skel;
+	__u64 before[NR_BENCH_HOOKS];
+	int n, op, h, bad = 0;
+	unsigned int i;
+
+	skel = bench_count__open_and_load();
+	if (!skel)
+		die("loading bench_count: %s", strerror(errno));
+	skel->bss->target_pid = getpid();
+	n = attach_all(skel->obj, true, links);
+	for (op = 0; op < NR_OPS; op++) {
+		memcpy(before, skel->bss->hits, sizeof(before));
+		for (i = 0; i < 10; i++)
+			do_op(op, i);
+		for (h = 0; h < NR_BENCH_HOOKS; h++) {
+			__u64 hits = skel->bss->hits[h] - before[h];
+			bool want = hook_ops[h] == (enum op)op;
+
+			if (want)
+				printf("BENCH-HOOK %s %s %llu\n", op_names[op],
+				       hook_names[h], (unsigned long long)hits);
+			if (want != (hits > 0)) {
+				fprintf(stderr, "krsi_bench: %s hit %s %llu times in 10 runs\n",
+					op_names[op], hook_names[h], (unsigned long long)hits);
+				bad = 1;
+			}
+		}
+	}
+	detach_all(links, n);
+	bench_count__destroy(skel);
+	if (bad)
+		die("the operations do not go through the hooks of bench_hooks.h");
+}
+
+static void scenarios(void)
+{
+	struct bpf_link *links[NR_PROGS_S4][NR_BENCH_HOOKS];
+	struct bench_nop *skel[NR_PROGS_S4];
+	int i, m, n[NR_PROGS_S4];
+
+	check_hooks();
+	for (i = 0; i < NR_PROGS_S4; i++) {
+		skel[i] = bench_nop__open_and_load();
+		if (!skel[i])
+			die("loading bench_nop: %s", strerror(errno));
+	}
+	/* S1 S2 S4 S3, MEASURES times over: a drift hits them all alike. */
+	for (m = 0; m < MEASURES; m++) {
+		measure("S1");
+
+		n[0] = attach_all(skel[0]->obj, false, links[0]);
+		measure("S2");
+		detach_all(links[0], n[0]);
+
+		for (i = 0; i < NR_PROGS_S4; i++)
+			n[i] = attach_all(skel[i]->obj, true, links[i]);
+		measure("S4");
+		for (i = NR_PROGS_S4 - 1; i >= 1; i--)
+			detach_all(links[i], n[i]);
+		measure("S3");
+		detach_all(links[0], n[0]);
+	}
+	for (i = NR_PROGS_S4 - 1; i >= 0; i--)
+		bench_nop__destroy(skel[i]);
+}
+
+static void latency_rounds(const char *path, const char *state,
+			   const struct bpf_program *prog, bool krsi, double *us)
+{
+	long long t;
+	int i;
+
+	for (i = 0; i < LATENCY_ROUNDS; i++) {
+		t = now_ns();
+		bpf_link__destroy(attach(prog, krsi));
+		us[i] = (now_ns() - t) / 1000.0;
+	}
+	qsort(us, LATENCY_ROUNDS, sizeof(double), cmp_double);
+	printf("BENCH-LATENCY %s %s median=%.1f min=%.1f max=%.1f rounds=%d\n",
+	       path, state, us[LATENCY_ROUNDS / 2], us[0], us[LATENCY_ROUNDS - 1],
+	       LATENCY_ROUNDS);
+	fflush(stdout);
+}
+
+static void latency(bool krsi_too)
+{
+	double us[LATENCY_ROUNDS];
+	struct bench_nop *a, *b;
+	struct bpf_link *hold;
+	int path;
+
+	a = bench_nop__open_and_load();
+	b = bench_nop__open_and_load();
+	if (!a || !b)
+		die("loading bench_nop: %s", strerror(errno));
+	/* path 0: trampoline, 1: KRSI */
+	for (path = 0; path <= krsi_too; path++) {
+		const char *name = path ? "krsi" : "trampoline";
+
+		latency_rounds(name, "idle", a->progs.nop_file_mprotect, path, us);
+		hold = attach(b->progs.nop_file_mprotect, path);
+		latency_rounds(name, "busy", a->progs.nop_file_mprotect, path, us);
+		bpf_link__destroy(hold);
+	}
+	bench_nop__destroy(a);
+	bench_nop__destroy(b);
+}
+
+int main(int argc, char **argv)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+
+	if (argc == 3 && !strcmp(argv[1], "ops"))
+		measure_n(argv[2]);
+	else if (argc == 2 && !strcmp(argv[1], "scenarios"))
+		scenarios();
+	else if (argc == 2 && !strcmp(argv[1], "latency"))
+		latency(true);
+	else if (argc == 3 && !strcmp(argv[1], "latency") &&
+		 !strcmp(argv[2], "--trampoline-only"))
+		latency(false);
+	else
+		die("usage: krsi_bench ops LABEL | scenarios | latency [--trampoline-only]");
+	return 0;
+}

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# "make bench": KRSI's hook and attach costs as ratios measured in one run.
+#
+# Boots, ROUNDS times in alternation (default 5):
+#   KRSI kernel, lsm=capability      -> S0   (no bpf LSM)
+#   KRSI kernel, lsm=capability,bpf  -> S1, S2, S3, S4 (krsi_bench scenarios)
+#   base kernel, lsm=capability      -> S0b
+#   base kernel, lsm=capability,bpf  -> S1b  (6.12's BPF LSM, the anchor)
+# then one boot of each kernel for the attach latencies.  The raw
+# "BENCH..." lines and the table go to build/bench/<date>/; the table is
+# also printed.  Needs the KRSI kernel and "make samples" (libbpf, bpftool,
+# vmlinux.h); builds the base kernel once (build/kbuild-base).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+rounds=${ROUNDS:-5}
+[[ $rounds =~ ^[0-9]+$ ]] && ((rounds >= 1)) || die "ROUNDS must be a positive number"
+krsi_kernel=$KBUILD/arch/x86/boot/bzImage
+base_kernel=$BUILD/kbuild-base/arch/x86/boot/bzImage
+samples=$BUILD/samples
+bpftool=$BUILD/bpftool/bpftool
+src=$KRSI_ROOT/bench
+
+[[ -f $krsi_kernel ]] || die "no KRSI kernel at $krsi_kernel; run 'make kernel'"
+[[ -f $samples/libbpf/libbpf.a && -f $samples/vmlinux.h && -x $bpftool ]] ||
+	die "no libbpf, vmlinux.h or bpftool from 'make samples' in $BUILD"
+"$KRSI_ROOT/scripts/base-kernel.sh"
+
+# The benchmark program, against the tree's libbpf.
+bin=$BUILD/bench/bin
+mkdir -p "$bin"
+export PATH=/usr/lib/llvm-16/bin:$PATH
+for obj in bench_nop bench_count; do
+	clang -g -O2 --target=bpf -Wall -I"$samples" -I"$samples/libbpf/include" \
+		-c "$src/$obj.bpf.c" -o "$bin/$obj.bpf.o"
+	"$bpftool" gen skeleton "$bin/$obj.bpf.o" name "$obj" >"$bin/$obj.skel.h"
+done
+gcc -O2 -Wall -Wextra -Werror -Wno-unused-parameter -I"$bin" -I"$src" \
+	-I"$samples/libbpf/include" "$src/krsi_bench.c" "$samples/libbpf/libbpf.a" \
+	-lelf -lz -o "$bin/krsi_bench"
+
+out=$BUILD/bench/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+ln -sfn "$(basename "$out")" "$BUILD/bench/latest"
+raw=$out/raw.txt
+info "results in $out"
+
+# One boot; its "BENCH" lines go to the raw file, tagged with the round.
+# Usage: boot ROUND krsi|base LSMS KRSI_BENCH_ARGS...
+boot() {
+	local round=$1 name=$2 lsm=$3 kernel=$krsi_kernel log
+	shift 3
+	[[ $name == base ]] && kernel=$base_kernel
+	log=$out/boot-$round-$name-${lsm//,/-}-$1.log
+	info "round $round: $name kernel, lsm=$lsm: krsi_bench $*"
+	if ! "$KRSI_ROOT/scripts/vmtest.sh" -k "$kernel" -l "$lsm" -t 900 -- \
+		"$bin/krsi_bench" "$@" >"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		echo "FAILED round=$round kernel=$name lsm=$lsm cmd=$*" >>"$raw"
+		warn "that boot failed; the table says so (log: $log)"
+		return 0
+	fi
+	sed -n "s/^\(BENCH[^ ]*\) /\1 round=$round kernel=$name /p" "$log" |
+		tr -d '\r' >>"$raw"
+}
+
+echo "# krsi_bench raw results, $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(cat "$KRSI_ROOT/patches/BASE" 2>/dev/null | head -n 1)" >"$raw"
+for ((r = 1; r <= rounds; r++)); do
+	boot "$r" krsi capability ops S0
+	boot "$r" krsi capability,bpf scenarios
+	boot "$r" base capability ops S0b
+	boot "$r" base capability,bpf ops S1b
+done
+boot L krsi capability,bpf latency
+boot L base capability,bpf latency --trampoline-only
+
+python3 "$KRSI_ROOT/scripts/bench-report.py" "$raw" | tee "$out/table.txt"
+info "table: $out/table.txt"

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# "make deb": Debian packages (bindeb-pkg) of the KRSI kernel built from
+# the VM config, in build/deb/.  The kernel build is the one of
+# "make kernel" (build/kbuild), so only the packaging is new work.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=$BUILD/deb
+[[ -f $KBUILD/.config ]] || die "no configured kernel in $KBUILD; run 'make kernel'"
+command -v dpkg-buildpackage >/dev/null || die "dpkg-dev missing; run 'make deps'"
+
+kmake() {
+	make -s -C "$TREE" O="$KBUILD" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION= "$@"
+}
+release=$(kmake kernelrelease)
+version=$release-1
+# bindeb-pkg writes the packages next to the build directory.
+rm -f "$BUILD"/*.deb "$BUILD"/*.buildinfo "$BUILD"/*.changes
+log=$out.log
+info "packaging $release (log: $log)"
+if ! kmake -j"$(jobs)" KDEB_PKGVERSION="$version" bindeb-pkg >"$log" 2>&1; then
+	tail -n 30 "$log" >&2
+	die "bindeb-pkg failed; full log in $log"
+fi
+rm -rf "$out"
+mkdir -p "$out"
+mv "$BUILD"/*.deb "$BUILD"/*.buildinfo "$BUILD"/*.changes "$out/"
+image=$out/linux-image-${release}_${version}_amd64.deb
+[[ -f $image ]] || die "no $image after bindeb-pkg"
+dpkg-deb -c "$image" | grep -q "boot/vmlinuz-$release\$" ||
+	die "$image holds no /boot/vmlinuz-$release"
+grep -q '^CONFIG_SECURITY_KRSI=y$' <(dpkg-deb --fsys-tarfile "$image" |
+	tar -xOf - "./boot/config-$release") ||
+	die "$image's config does not have CONFIG_SECURITY_KRSI=y"
+info "packages in $out:"
+ls -1 "$out"/*.deb
