@@ -104,6 +104,24 @@ if [[ -n $newdoc ]]; then
 fi
 info "kernel-doc -Wall: no new warning in the ${#kfiles[@]} kernel files the series changes"
 
+# Every non-static function the series adds to the kernel has a
+# kernel-doc comment ("name - ...").
+undoc=()
+for f in "${kfiles[@]}"; do
+	[[ $f == *.c ]] || continue
+	while read -r fn; do
+		grep -q "^ \* $fn - " "$chk/$f" || undoc+=("$f: $fn()")
+	done < <(git -C "$chk" diff -U0 krsi-base HEAD -- "$f" |
+		grep -E '^\+[a-z_][a-z_0-9 *]*\b[a-z_0-9]+\(' |
+		grep -v -E '^\+(static|return|if|for|while|else|do|switch|LSM_HOOK|BTF_|late_initcall|fs_initcall|module_init|DEFINE_|EXPORT_)' |
+		sed -E 's/^\+//; s/^([^(]*[ *])?([a-z_0-9]+)\(.*/\2/' | sort -u)
+done
+if ((${#undoc[@]})); then
+	printf '    %s\n' "${undoc[@]}" >&2
+	die "new non-static functions without a kernel-doc comment (above)"
+fi
+info "kernel-doc: every new non-static kernel function has a comment"
+
 # The reStructuredText the series adds or changes parses without a
 # docutils warning.
 mapfile -t rst < <(git -C "$chk" diff --name-only --diff-filter=AM krsi-base HEAD -- '*.rst')

@@ -13,6 +13,8 @@ command -v dpkg-buildpackage >/dev/null || die "dpkg-dev missing; run 'make deps
 kmake() {
 	make -s -C "$TREE" O="$KBUILD" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION= "$@"
 }
+# The packages' maintainer field, instead of the builder's user@host.
+export DEBFULLNAME="KRSI developers" DEBEMAIL="krsi@example.org"
 release=$(kmake kernelrelease)
 version=$release-1
 # bindeb-pkg writes the packages next to the build directory.
@@ -28,10 +30,11 @@ mkdir -p "$out"
 mv "$BUILD"/*.deb "$BUILD"/*.buildinfo "$BUILD"/*.changes "$out/"
 image=$out/linux-image-${release}_${version}_amd64.deb
 [[ -f $image ]] || die "no $image after bindeb-pkg"
-dpkg-deb -c "$image" | grep -q "boot/vmlinuz-$release\$" ||
+contents=$(dpkg-deb -c "$image")
+grep -q "boot/vmlinuz-$release\$" <<<"$contents" ||
 	die "$image holds no /boot/vmlinuz-$release"
-grep -q '^CONFIG_SECURITY_KRSI=y$' <(dpkg-deb --fsys-tarfile "$image" |
-	tar -xOf - "./boot/config-$release") ||
+pkgconfig=$(dpkg-deb --fsys-tarfile "$image" | tar -xOf - "./boot/config-$release")
+grep -q '^CONFIG_SECURITY_KRSI=y$' <<<"$pkgconfig" ||
 	die "$image's config does not have CONFIG_SECURITY_KRSI=y"
 info "packages in $out:"
 ls -1 "$out"/*.deb

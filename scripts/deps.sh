@@ -9,7 +9,7 @@ PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves cpio kmod
 	rsync python3 ccache git xz-utils
 	# make deb
-	dpkg-dev fakeroot
+	dpkg-dev fakeroot debhelper
 	# BPF selftests, libbpf, bpftool
 	clang-16 llvm-16 lld-16 libcap-dev zlib1g-dev libzstd-dev
 	# checks

@@ -49,6 +49,11 @@ build() {
 		grep -q "^CONFIG_$opt=y" "$out/.config" ||
 			die "$name: CONFIG_$opt=y did not stick in Debian's config"
 	done
+	# Every object again, so that each run reports every warning (ccache
+	# replays those of unchanged files).
+	for t in "${targets[@]}"; do
+		[[ -d $out/$t ]] && find "$out/$t" -name '*.o' -delete
+	done
 	info "$name: W=1 C=2 build of ${targets[*]} (log: $out/build.log)"
 	if ! make -C "$src" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" \
 		-j"$(jobs)" W=1 C=2 "${targets[@]}" >"$out/build.log" 2>&1; then

@@ -15,6 +15,9 @@ BASE_PACKAGE=linux-source-6.12
 # Debian's kernel configs of the same version (make distro)
 CONFIG_PACKAGE=linux-config-6.12
 
+# The kernel's build banner (uname -v) names these, not the build machine.
+export KBUILD_BUILD_USER=krsi KBUILD_BUILD_HOST=krsi-build
+
 # Identity used for the commits the harness itself makes (base commit).
 export GIT_AUTHOR_NAME="KRSI harness" GIT_AUTHOR_EMAIL="krsi@localhost"
 export GIT_COMMITTER_NAME="KRSI harness" GIT_COMMITTER_EMAIL="krsi@localhost"
