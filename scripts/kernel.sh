@@ -32,42 +32,60 @@ kmake() {
 	make -s -C "$src" O="$1" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION= "${@:2}"
 }
 
-# Generate the config in a scratch directory and install it only when it
-# differs, so that an unchanged config never triggers a rebuild.
-cfgdir=$out.config-tmp
-rm -rf "$cfgdir"
-mkdir -p "$cfgdir"
-kmake "$cfgdir" tinyconfig >/dev/null
-"$src/scripts/kconfig/merge_config.sh" -m -O "$cfgdir" "$cfgdir/.config" \
-	"${frags[@]}" >"$cfgdir/merge.log" 2>&1 ||
-	{ cat "$cfgdir/merge.log" >&2; die "merge_config.sh failed"; }
-kmake "$cfgdir" olddefconfig >/dev/null
+# The config is regenerated only when something it depends on changed:
+# the fragments, the tree (its commit and uncommitted Kconfig edits), the
+# compiler, or the installed .config itself.
+config_key() {
+	{
+		printf '%s\n' "$src"
+		cat "${frags[@]}"
+		git -C "$src" rev-parse -q --verify HEAD 2>/dev/null || echo "no git"
+		git -C "$src" diff HEAD -- '*Kconfig*' 2>/dev/null || true
+		gcc --version | head -n 1
+		sha256sum <"$out/.config" 2>/dev/null || echo "no config"
+	} | sha256sum | cut -d' ' -f1
+}
+if [[ -f $out/.config && $(cat "$out/.krsi-config-key" 2>/dev/null) == "$(config_key)" ]]; then
+	info "config of $(basename "$out") up to date"
+else
+	# Generate the config in a scratch directory and install it only when it
+	# differs, so that an unchanged config never triggers a rebuild.
+	cfgdir=$out.config-tmp
+	rm -rf "$cfgdir"
+	mkdir -p "$cfgdir"
+	kmake "$cfgdir" tinyconfig >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$cfgdir" "$cfgdir/.config" \
+		"${frags[@]}" >"$cfgdir/merge.log" 2>&1 ||
+		{ cat "$cfgdir/merge.log" >&2; die "merge_config.sh failed"; }
+	kmake "$cfgdir" olddefconfig >/dev/null
 
-# The value each option should have: the last fragment that names it wins.
-wanted=$(cat "${frags[@]}" | awk '
-	/^CONFIG_[A-Za-z0-9_]+=n$/ { sub(/=n$/, ""); want[$0] = "# " $0 " is not set"; order[n++] = $0; next }
-	/^CONFIG_[A-Za-z0-9_]+=/ { o = $0; sub(/=.*/, "", o); want[o] = $0; order[n++] = o; next }
-	/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { o = $2; want[o] = $0; order[n++] = o; next }
-	END { for (i = 0; i < n; i++) if (!(order[i] in done)) { done[order[i]] = 1; print order[i] "\t" want[order[i]] } }')
-bad=0
-while IFS=$'\t' read -r opt want; do
-	have=$(grep -E "^($opt=|# $opt is not set)" "$cfgdir/.config" || true)
-	if [[ $want == "# $opt is not set" && -z $have ]]; then
-		continue
-	fi
-	if [[ $have != "$want" ]]; then
-		warn "config: wanted '$want', got '${have:-<absent>}'"
-		bad=1
-	fi
-done <<<"$wanted"
-((bad == 0)) || die "the config fragments did not apply (see above): a dependency is missing"
+	# The value each option should have: the last fragment that names it wins.
+	wanted=$(cat "${frags[@]}" | awk '
+		/^CONFIG_[A-Za-z0-9_]+=n$/ { sub(/=n$/, ""); want[$0] = "# " $0 " is not set"; order[n++] = $0; next }
+		/^CONFIG_[A-Za-z0-9_]+=/ { o = $0; sub(/=.*/, "", o); want[o] = $0; order[n++] = o; next }
+		/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { o = $2; want[o] = $0; order[n++] = o; next }
+		END { for (i = 0; i < n; i++) if (!(order[i] in done)) { done[order[i]] = 1; print order[i] "\t" want[order[i]] } }')
+	bad=0
+	while IFS=$'\t' read -r opt want; do
+		have=$(grep -E "^($opt=|# $opt is not set)" "$cfgdir/.config" || true)
+		if [[ $want == "# $opt is not set" && -z $have ]]; then
+			continue
+		fi
+		if [[ $have != "$want" ]]; then
+			warn "config: wanted '$want', got '${have:-<absent>}'"
+			bad=1
+		fi
+	done <<<"$wanted"
+	((bad == 0)) || die "the config fragments did not apply (see above): a dependency is missing"
 
-if ! cmp -s "$cfgdir/.config" "$out/.config"; then
-	info "installing new .config in $out"
-	cp "$cfgdir/.config" "$out/.config"
-	kmake "$out" olddefconfig >/dev/null
+	if ! cmp -s "$cfgdir/.config" "$out/.config"; then
+		info "installing new .config in $out"
+		cp "$cfgdir/.config" "$out/.config"
+		kmake "$out" olddefconfig >/dev/null
+	fi
+	rm -rf "$cfgdir"
+	config_key >"$out/.krsi-config-key"
 fi
-rm -rf "$cfgdir"
 
 info "building $(basename "$out") (log: $out/build.log)"
 start=$SECONDS
