@@ -155,6 +155,10 @@ def main(path):
     p('')
     p('Goals (not tests; where the figures stand)')
 
+    def median_cost(sc):
+        """A scenario's median cost per operation over its boots."""
+        return {op: statistics.median(n[op] for n in norm[sc].values()) for op in OPS}
+
     def goal(text, ok, figure):
         p(f'  [{"met" if ok else "NOT met" if ok is not None else "n/a"}] {text}: {figure}')
 
@@ -166,16 +170,14 @@ def main(path):
     else:
         goal('S1 within 1% of S0', None, 'could not run')
     if 'S2' in norm and 'S3' in norm:
-        m2 = {op: statistics.median(n[op] for n in norm['S2'].values()) for op in OPS}
-        m3 = {op: statistics.median(n[op] for n in norm['S3'].values()) for op in OPS}
+        m2, m3 = median_cost('S2'), median_cost('S3')
         goal('S3 (KRSI) per-operation cost no higher than S2 (trampolines)',
              all(m3[op] <= m2[op] for op in OPS),
              ', '.join(f'{OP_TITLE[op]} {m3[op]:.2f} vs {m2[op]:.2f}' for op in OPS))
     else:
         goal('S3 no higher than S2', None, 'could not run')
     if all(s in norm for s in ('S0', 'S3', 'S4')):
-        m = {s: {op: statistics.median(n[op] for n in norm[s].values()) for op in OPS}
-             for s in ('S0', 'S3', 'S4')}
+        m = {s: median_cost(s) for s in ('S0', 'S3', 'S4')}
         add3 = {op: m['S3'][op] - m['S0'][op] for op in OPS}
         add4 = {op: m['S4'][op] - m['S0'][op] for op in OPS}
         goal("S4's added cost at most 8 x S3's",

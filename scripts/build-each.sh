@@ -16,21 +16,35 @@ branch=$(git -C "$TREE" symbolic-ref -q --short HEAD) ||
 trap 'git -C "$TREE" checkout -q "$branch"' EXIT
 
 fail=0
+# Build the tree as it is into OUT, with the config fragment CFG if given;
+# WHAT names the build in messages.  A build that fails ends the run; one
+# with warnings is reported and fails it at the end.
+# Usage: build WHAT OUT [CFG]
+build() {
+	local what=$1 out=$2 cfg=${3:-}
+	if ! EXTRA_CONFIG=$cfg "$KRSI_ROOT/scripts/kernel.sh" "$TREE" "$out" \
+		>"$BUILD/build-each.log" 2>&1; then
+		cat "$BUILD/build-each.log" >&2
+		die "$what does not build"
+	fi
+	if grep -q 'warning:' "$out/build.log"; then
+		grep 'warning:' "$out/build.log" >&2
+		warn "$what builds with warnings"
+		fail=1
+	fi
+}
+
+# The patches build where kernel.sh builds by default (DEBUG=1: the debug
+# build and config).
+kbuild=$KBUILD
+[[ ${DEBUG:-0} == 1 ]] && kbuild=$BUILD/kbuild-debug
 n=0
 for sha in $(git -C "$TREE" rev-list --reverse krsi-base..HEAD); do
 	n=$((n + 1))
 	subject=$(git -C "$TREE" log -1 --format=%s "$sha")
 	git -C "$TREE" checkout -q --detach "$sha"
 	start=$SECONDS
-	if ! "$KRSI_ROOT/scripts/kernel.sh" >"$BUILD/build-each.log" 2>&1; then
-		cat "$BUILD/build-each.log" >&2
-		die "patch $n ($subject) does not build"
-	fi
-	if grep -q 'warning:' "$KBUILD/build.log"; then
-		grep 'warning:' "$KBUILD/build.log" >&2
-		warn "patch $n ($subject) builds with warnings"
-		fail=1
-	fi
+	build "patch $n ($subject)" "$kbuild"
 	printf 'patch %2d builds (%3d s): %s\n' "$n" $((SECONDS - start)) "$subject"
 done
 git -C "$TREE" checkout -q "$branch"
@@ -38,16 +52,8 @@ git -C "$TREE" checkout -q "$branch"
 # The whole series without KRSI, and without the BPF LSM at all.
 for cfg in nokrsi nobpflsm; do
 	start=$SECONDS
-	if ! EXTRA_CONFIG=$KRSI_ROOT/configs/$cfg.config "$KRSI_ROOT/scripts/kernel.sh" \
-		"$TREE" "$BUILD/kbuild-$cfg" >"$BUILD/build-each.log" 2>&1; then
-		cat "$BUILD/build-each.log" >&2
-		die "the series does not build with configs/$cfg.config"
-	fi
-	if grep -q 'warning:' "$BUILD/kbuild-$cfg/build.log"; then
-		grep 'warning:' "$BUILD/kbuild-$cfg/build.log" >&2
-		warn "the series builds with warnings with configs/$cfg.config"
-		fail=1
-	fi
+	build "the series with configs/$cfg.config" "$BUILD/kbuild-$cfg" \
+		"$KRSI_ROOT/configs/$cfg.config"
 	printf 'series builds with configs/%s.config (%3d s)\n' "$cfg" $((SECONDS - start))
 done
 ((fail == 0)) || die "some builds have warnings"

@@ -10,18 +10,15 @@ out=$BUILD/deb
 [[ -f $KBUILD/.config ]] || die "no configured kernel in $KBUILD; run 'make kernel'"
 command -v dpkg-buildpackage >/dev/null || die "dpkg-dev missing; run 'make deps'"
 
-kmake() {
-	make -s -C "$TREE" O="$KBUILD" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION= "$@"
-}
 # The packages' maintainer field, instead of the builder's user@host.
 export DEBFULLNAME="KRSI developers" DEBEMAIL="krsi@example.org"
-release=$(kmake kernelrelease)
+release=$(kmake "$TREE" "$KBUILD" -s kernelrelease)
 version=$release-1
 # bindeb-pkg writes the packages next to the build directory.
 rm -f "$BUILD"/*.deb "$BUILD"/*.buildinfo "$BUILD"/*.changes
 log=$out.log
 info "packaging $release (log: $log)"
-if ! kmake -j"$(jobs)" KDEB_PKGVERSION="$version" bindeb-pkg >"$log" 2>&1; then
+if ! kmake "$TREE" "$KBUILD" -s -j"$(jobs)" KDEB_PKGVERSION="$version" bindeb-pkg >"$log" 2>&1; then
 	tail -n 30 "$log" >&2
 	die "bindeb-pkg failed; full log in $log"
 fi

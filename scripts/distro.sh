@@ -42,8 +42,7 @@ build() {
 	"$src/scripts/config" --file "$out/.config" \
 		--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
 		--set-str MODULE_SIG_KEY "certs/signing_key.pem" "$@"
-	make -s -C "$src" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" \
-		olddefconfig >/dev/null
+	kmake "$src" "$out" -s olddefconfig >/dev/null
 	for opt in "$@"; do
 		[[ $opt == --enable ]] && continue
 		grep -q "^CONFIG_$opt=y" "$out/.config" ||
@@ -55,8 +54,7 @@ build() {
 		[[ -d $out/$t ]] && find "$out/$t" -name '*.o' -delete
 	done
 	info "$name: W=1 C=2 build of ${targets[*]} (log: $out/build.log)"
-	if ! make -C "$src" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" \
-		-j"$(jobs)" W=1 C=2 "${targets[@]}" >"$out/build.log" 2>&1; then
+	if ! kmake "$src" "$out" -j"$(jobs)" W=1 C=2 "${targets[@]}" >"$out/build.log" 2>&1; then
 		grep -E 'error' "$out/build.log" | head -n 20 >&2
 		die "$name: the build failed; see $out/build.log"
 	fi

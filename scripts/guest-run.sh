@@ -13,6 +13,8 @@ export PATH=$samples:$(dirname "$bpftool"):$PATH
 sfs=/sys/kernel/security
 hooks=$sfs/bpf/hooks
 work=$(mktemp -d /tmp/krsi-run.XXXXXX)
+# The hooks the three sample policies attach to.
+policy_hooks=(bprm_committed_creds bprm_creds_for_exec mmap_file file_mprotect)
 pids=()
 
 fail() {
@@ -86,7 +88,7 @@ expect_denied() {
 
 list_hooks() {
 	local h
-	for h in bprm_committed_creds bprm_creds_for_exec mmap_file file_mprotect; do
+	for h in "${policy_hooks[@]}"; do
 		printf '$ cat %s/%s\n' "$hooks" "$h"
 		cat "$hooks/$h"
 	done
@@ -109,7 +111,7 @@ start_policy deny_wx
 
 step "2. What runs on the hooks: securityfs and bpftool"
 list_hooks
-for h in bprm_committed_creds bprm_creds_for_exec mmap_file file_mprotect; do
+for h in "${policy_hooks[@]}"; do
 	grep -q ' krsi$' "$hooks/$h" || fail "$hooks/$h lists no KRSI program"
 done
 show bpftool krsi list
@@ -142,7 +144,7 @@ cat "$work/deny_tmpfs_exec.err" "$work/deny_wx.err" "$work/audit_exec.err" | gre
 grep -q 'detached; 1 exec(s) denied' "$work/deny_tmpfs_exec.err" ||
 	fail "deny_tmpfs_exec did not count the denied exec"
 list_hooks
-for h in bprm_committed_creds bprm_creds_for_exec mmap_file file_mprotect; do
+for h in "${policy_hooks[@]}"; do
 	if grep -q ' krsi$' "$hooks/$h"; then
 		fail "$hooks/$h still lists a KRSI program"
 	fi

@@ -28,10 +28,6 @@ frags+=(${EXTRA_CONFIG:-})
 [[ -f $src/Makefile ]] || die "no kernel tree at $src; run 'make tree'"
 mkdir -p "$out"
 
-kmake() {
-	make -s -C "$src" O="$1" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION= "${@:2}"
-}
-
 # The config is regenerated only when something it depends on changed:
 # the fragments, the tree (its commit and uncommitted Kconfig edits), the
 # compiler, or the installed .config itself.
@@ -53,11 +49,11 @@ else
 	cfgdir=$out.config-tmp
 	rm -rf "$cfgdir"
 	mkdir -p "$cfgdir"
-	kmake "$cfgdir" tinyconfig >/dev/null
+	kmake "$src" "$cfgdir" -s tinyconfig >/dev/null
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$cfgdir" "$cfgdir/.config" \
 		"${frags[@]}" >"$cfgdir/merge.log" 2>&1 ||
 		{ cat "$cfgdir/merge.log" >&2; die "merge_config.sh failed"; }
-	kmake "$cfgdir" olddefconfig >/dev/null
+	kmake "$src" "$cfgdir" -s olddefconfig >/dev/null
 
 	# The value each option should have: the last fragment that names it wins.
 	wanted=$(cat "${frags[@]}" | awk '
@@ -81,7 +77,7 @@ else
 	if ! cmp -s "$cfgdir/.config" "$out/.config"; then
 		info "installing new .config in $out"
 		cp "$cfgdir/.config" "$out/.config"
-		kmake "$out" olddefconfig >/dev/null
+		kmake "$src" "$out" -s olddefconfig >/dev/null
 	fi
 	rm -rf "$cfgdir"
 	config_key >"$out/.krsi-config-key"
@@ -89,7 +85,7 @@ fi
 
 info "building $(basename "$out") (log: $out/build.log)"
 start=$SECONDS
-if ! kmake "$out" -j"$(jobs)" bzImage >"$out/build.log" 2>&1; then
+if ! kmake "$src" "$out" -s -j"$(jobs)" bzImage >"$out/build.log" 2>&1; then
 	tail -n 40 "$out/build.log" >&2
 	die "kernel build failed; full log in $out/build.log"
 fi

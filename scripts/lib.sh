@@ -15,6 +15,13 @@ BASE_PACKAGE=linux-source-6.12
 # Debian's kernel configs of the same version (make distro)
 CONFIG_PACKAGE=linux-config-6.12
 
+# make in kernel tree SRC with its output in OUT (O=), as every build of the
+# harness runs it: ccache, no local version suffix.
+# Usage: kmake SRC OUT [make arguments...]
+kmake() {
+	make -C "$1" O="$2" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION= "${@:3}"
+}
+
 # The kernel's build banner (uname -v) names these, not the build machine.
 export KBUILD_BUILD_USER=krsi KBUILD_BUILD_HOST=krsi-build
 
