@@ -24,8 +24,11 @@ fi
 [[ -x $sel/test_progs ]] || die "no test_progs in $sel; run 'make selftests'"
 [[ -x $samples/try_wx ]] || die "no sample policies in $samples; run 'make samples'"
 
+# AppArmor behind bpf: krsi_gate checks that tracing a hook KRSI does not
+# offer (getprocattr) leaves the answer of /proc/self/attr/current alone.
+lsm=capability,bpf,apparmor
 vmrc=0
-"$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -t "$timeout" -- \
+"$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t "$timeout" -- \
 	"$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" "$@" || vmrc=$?
 sumrc=0
 python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$BUILD/vm/latest/test_progs.log" || sumrc=$?

@@ -55,14 +55,21 @@ tree_dirty() {
 
 # True when the tree's commits, exported, equal what patches/ holds.
 tree_matches_patches() {
-	local tmp rc=0
+	local tmp f rc=0
 	tmp=$(mktemp -d)
-	"$KRSI_ROOT/scripts/export.sh" --series-only -o "$tmp" >/dev/null
-	if ! diff -q <(cd "$tmp" && for f in $(LC_ALL=C ls); do echo "== $f"; cat "$f"; done) \
-		      <(series_files | while read -r f; do echo "== ${f##*/}"; cat "$f"; done) \
-		      >/dev/null; then
-		rc=1
-	fi
+	mkdir "$tmp/series"
+	"$KRSI_ROOT/scripts/export.sh" --series-only -o "$tmp/series" >/dev/null
+	# Both listings in files: a process substitution still reading when
+	# the comparison ends would race with the removal of $tmp.
+	for f in $(cd "$tmp/series" && LC_ALL=C ls); do
+		echo "== $f"
+		cat "$tmp/series/$f"
+	done >"$tmp/tree"
+	series_files | while read -r f; do
+		echo "== ${f##*/}"
+		cat "$f"
+	done >"$tmp/patches"
+	cmp -s "$tmp/tree" "$tmp/patches" || rc=1
 	rm -rf "$tmp"
 	return $rc
 }
