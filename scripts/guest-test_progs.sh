@@ -21,9 +21,12 @@ fi
 mkdir -p "$work/krsi-samples"
 cp "$samples"/{audit_exec,deny_tmpfs_exec,deny_wx,try_wx} "$work/krsi-samples/"
 cd "$work"
-echo "kernel: $(uname -r); LSMs: $(cat /sys/kernel/security/lsm)"
-rc=0
+cpus=$(getconf _NPROCESSORS_ONLN)
+echo "kernel: $(uname -r); LSMs: $(cat /sys/kernel/security/lsm); CPUs: $cpus"
+# test_progs' own status, whatever grep finds in its output.
+set +e
 ./test_progs -v "$@" 2>&1 | tee "$KRSI_RUNDIR/test_progs.log" |
-	grep --line-buffered -E '^#[0-9]+(/[0-9]+)? +[^ ]*:(OK|SKIP|FAIL)|^Summary:' || true
-rc=${PIPESTATUS[0]}
-exit "$rc"
+	grep --line-buffered -E '^#[0-9]+(/[0-9]+)? +[^ ]*:(OK|SKIP|FAIL)|^Summary:'
+status=("${PIPESTATUS[@]}")
+set -e
+exit "${status[0]}"

@@ -44,6 +44,12 @@ mount -t 9p -o trans=virtio,version=9p2000.L krsi-out "$rundir" ||
 ip link set lo up 2>/dev/null
 hostname krsi-vm 2>/dev/null
 
+# vmtest.sh fails the run unless every CPU it gave is online.
+getconf _NPROCESSORS_ONLN >"$rundir/cpus-online"
+if [[ $(cat "$rundir/cpus-online") != "$(cat "$rundir/cpus")" ]]; then
+	echo "vm-init: $(cat "$rundir/cpus-online") CPU(s) online, $(cat "$rundir/cpus") given" >/dev/kmsg
+fi
+
 export KRSI_RUNDIR=$rundir KRSI_ROOT=$root
 con=/dev/hvc0
 [[ -c $con ]] || fail "no $con"

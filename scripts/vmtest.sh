@@ -12,6 +12,8 @@
 #   -a ARGS      extra kernel command line
 #   -t SECONDS   hard timeout (default 1200; none with -s)
 #   -m MEM       guest memory (default 2G)
+#   -c CPUS      virtual CPUs (default 2); the run fails unless the guest
+#                brings them all online
 #   -K           use KVM instead of TCG (hangs on some hosts: opt-in only)
 #
 # The guest has /tmp and /run on tmpfs, securityfs, bpffs, debugfs and
@@ -26,20 +28,29 @@ lsm=capability,bpf
 append=
 timeout=1200
 mem=2G
+cpus=2
 accel=tcg
 shell=0
-while getopts "k:l:a:t:m:Ks" opt; do
+while getopts "k:l:a:t:m:c:Ks" opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	l) lsm=$OPTARG ;;
 	a) append=$OPTARG ;;
 	t) timeout=$OPTARG ;;
 	m) mem=$OPTARG ;;
+	c) cpus=$OPTARG ;;
 	K) accel=kvm ;;
 	s) shell=1 ;;
-	*) die "usage: vmtest.sh [-k BZIMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-m MEM] [-K] (-s | -- CMD...)" ;;
+	*) die "usage: vmtest.sh [-k BZIMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-m MEM] [-c CPUS] [-K] (-s | -- CMD...)" ;;
 	esac
 done
+[[ $cpus =~ ^[1-9][0-9]*$ ]] || die "-c takes a number of CPUs, not '$cpus'"
+# Multi-threaded TCG mishandles kernel text patched while another vCPU runs
+# it (a BPF trampoline attached to a hot function oopses on int3, on the
+# base kernel too): with several vCPUs, emulate them all on one host thread.
+if [[ $accel == tcg && $cpus -gt 1 ]]; then
+	accel=tcg,thread=single
+fi
 shift $((OPTIND - 1))
 if ((shell)); then
 	(($# == 0)) || die "-s takes no command"
@@ -66,13 +77,17 @@ find "$BUILD/vm" -mindepth 1 -maxdepth 1 -type d -name 'run-*' | LC_ALL=C sort |
 	fi
 } > "$rundir/cmd"
 echo "$shell" > "$rundir/interactive"
+echo "$cpus" > "$rundir/cpus"
 
 cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000"
 cmdline+=" init=$KRSI_ROOT/scripts/vm-init.sh lsm=$lsm panic=-1 printk.devkmsg=on"
 cmdline+=" $append -- $rundir $KRSI_ROOT"
 
-qemu=(qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 -m "$mem"
+# One socket per CPU: the VM kernel has no ACPI, and the firmware's table
+# lists one CPU per socket, so "-smp 2" alone boots one.
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu max
+	-smp "$cpus,sockets=$cpus,cores=1,threads=1" -m "$mem"
 	-no-reboot -display none -monitor none
 	-serial "file:$rundir/serial.log"
 	-kernel "$kernel" -append "$cmdline"
@@ -104,6 +119,9 @@ if grep -E -n "$splat" "$rundir/serial.log" >&2; then
 	die "kernel splat in the serial log: $rundir/serial.log"
 fi
 
+online=$(cat "$rundir/cpus-online" 2>/dev/null || echo "no count")
+[[ $online == "$cpus" ]] ||
+	die "the guest brought $online CPU(s) online, $cpus were given (serial log: $rundir/serial.log)"
 [[ -f $rundir/rc ]] || {
 	tail -n 30 "$rundir/serial.log" >&2
 	die "the guest command did not report its exit status (serial log: $rundir/serial.log)"
