@@ -53,22 +53,25 @@ tree_dirty() {
 	[[ -n $(git -C "$TREE" status --porcelain --untracked-files=no) ]]
 }
 
+# The files named on stdin, each after a "== NAME" line.
+concat_files() {
+	local f
+	while read -r f; do
+		echo "== ${f##*/}"
+		cat "$f"
+	done
+}
+
 # True when the tree's commits, exported, equal what patches/ holds.
 tree_matches_patches() {
-	local tmp f rc=0
+	local tmp rc=0
 	tmp=$(mktemp -d)
 	mkdir "$tmp/series"
 	"$KRSI_ROOT/scripts/export.sh" --series-only -o "$tmp/series" >/dev/null
 	# Both listings in files: a process substitution still reading when
 	# the comparison ends would race with the removal of $tmp.
-	for f in $(cd "$tmp/series" && LC_ALL=C ls); do
-		echo "== $f"
-		cat "$tmp/series/$f"
-	done >"$tmp/tree"
-	series_files | while read -r f; do
-		echo "== ${f##*/}"
-		cat "$f"
-	done >"$tmp/patches"
+	printf '%s\n' "$tmp"/series/* | LC_ALL=C sort | concat_files >"$tmp/tree"
+	series_files | concat_files >"$tmp/patches"
 	cmp -s "$tmp/tree" "$tmp/patches" || rc=1
 	rm -rf "$tmp"
 	return $rc

@@ -45,10 +45,10 @@ ip link set lo up 2>/dev/null
 hostname krsi-vm 2>/dev/null
 
 # vmtest.sh fails the run unless every CPU it gave is online.
-getconf _NPROCESSORS_ONLN >"$rundir/cpus-online"
-if [[ $(cat "$rundir/cpus-online") != "$(cat "$rundir/cpus")" ]]; then
-	echo "vm-init: $(cat "$rundir/cpus-online") CPU(s) online, $(cat "$rundir/cpus") given" >/dev/kmsg
-fi
+online=$(getconf _NPROCESSORS_ONLN)
+echo "$online" >"$rundir/cpus-online"
+[[ $online == "$(<"$rundir/cpus")" ]] ||
+	echo "vm-init: $online CPU(s) online, $(<"$rundir/cpus") given" >/dev/kmsg
 
 export KRSI_RUNDIR=$rundir KRSI_ROOT=$root
 con=/dev/hvc0
