@@ -6,12 +6,13 @@ export BUILD ?= $(CURDIR)/build
 export DEBUG ?= 0
 S := $(CURDIR)/scripts
 
-.PHONY: help deps tree kernel samples selftests run test bench base-kernel distro deb check nokrsi build-each export shell clean distclean
+.PHONY: help deps tree kernel samples selftests run test bench stress base-kernel distro deb check nokrsi build-each export shell clean distclean
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
 	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel)"
 	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, as ratios (TCG)"
+	@echo "make stress     policy churn, capacity race and bpf(2) fuzzing on 2 vCPUs (STRESS=\"-d 600\" for longer)"
 	@echo "make distro     the series in Debian's config: W=1 and sparse, no new warning vs the base"
 	@echo "make deb        Debian packages of the KRSI VM kernel (bindeb-pkg) in build/deb"
 	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
@@ -50,6 +51,9 @@ test: selftests samples
 
 bench: samples
 	@$(S)/bench.sh
+
+stress: samples
+	@$(S)/stress.sh $(STRESS)
 
 base-kernel: tree
 	@$(S)/base-kernel.sh

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs in the VM: copy the slim test_progs and its BPF objects to the tmpfs
 # scratch, run it verbosely with the whole log in the run directory, and
-# show its result lines as they come.  Exits with test_progs' status.
+# show its result lines as they come, each once (tests that fork repeat
+# their parent's unflushed output).  Exits with test_progs' status.
 #
 # Usage: guest-test_progs.sh SELFTESTS_DIR SAMPLES_DIR [test_progs args...]
 set -euo pipefail
@@ -20,13 +21,16 @@ fi
 # The sample policies' test runs them from krsi-samples/.
 mkdir -p "$work/krsi-samples"
 cp "$samples"/{audit_exec,deny_tmpfs_exec,deny_wx,try_wx} "$work/krsi-samples/"
+# What is built but not run, with the reasons (scripts/selftests.deny).
+cp "$(dirname "$0")/selftests.deny" "$work/"
 cd "$work"
 cpus=$(getconf _NPROCESSORS_ONLN)
 echo "kernel: $(uname -r); LSMs: $(cat /sys/kernel/security/lsm); CPUs: $cpus"
 # test_progs' own status, whatever grep finds in its output.
 set +e
-./test_progs -v "$@" 2>&1 | tee "$KRSI_RUNDIR/test_progs.log" |
-	grep --line-buffered -E '^#[0-9]+(/[0-9]+)? +[^ ]*:(OK|SKIP|FAIL)|^Summary:'
+./test_progs -v -d @selftests.deny "$@" 2>&1 | tee "$KRSI_RUNDIR/test_progs.log" |
+	grep --line-buffered -E '^#[0-9]+(/[0-9]+)? +[^ ]*:(OK|SKIP|FAIL)|^Summary:' |
+	awk '!seen[$0]++ { print; fflush() }'
 status=("${PIPESTATUS[@]}")
 set -e
 exit "${status[0]}"

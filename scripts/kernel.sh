@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Configure and build the KRSI VM kernel out of tree (O=), incrementally.
 #
-# Config: tinyconfig + configs/vm.config (+ configs/debug.config when
-# DEBUG=1), olddefconfig; every option of the fragments is then checked
-# and a value that did not stick is an error.
+# Config: tinyconfig + the tree's tools/testing/selftests/bpf/config and
+# config.vm (what the BPF selftests need, merged as upstream's vmtest.sh
+# merges them) + configs/vm.config (+ configs/debug.config when DEBUG=1),
+# olddefconfig; every option of the fragments is then checked and a value
+# that did not stick is an error, the last fragment naming an option wins.
 #
 # Usage: kernel.sh [TREE KBUILD]   (defaults from lib.sh; DEBUG=1 selects
 #                                   the debug build directory and config;
@@ -21,7 +23,13 @@ elif [[ $DEBUG == 1 ]]; then
 else
 	out=$KBUILD
 fi
-frags=("$KRSI_ROOT/configs/vm.config")
+frags=()
+for f in config config.vm; do
+	f=$src/tools/testing/selftests/bpf/$f
+	[[ -f $f ]] || die "no $f in the tree"
+	frags+=("$f")
+done
+frags+=("$KRSI_ROOT/configs/vm.config")
 [[ $DEBUG == 1 ]] && frags+=("$KRSI_ROOT/configs/debug.config")
 frags+=(${EXTRA_CONFIG:-})
 

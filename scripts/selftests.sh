@@ -20,10 +20,24 @@ slim=$TREE/tools/testing/selftests/bpf-krsi-slim
 export PATH=/usr/lib/llvm-16/bin:$PATH
 command -v clang >/dev/null || die "clang-16 missing; run 'make deps'"
 
-# The wanted tests and the BPF programs their skeletons come from.
-tests=()
+# The wanted tests.  An entry is a prog_tests/ file name (globs expanded),
+# or FILE/TEST for one test function of a file that holds many (such as
+# verifier/verifier_lsm): the slim copy of FILE.c then keeps its preamble,
+# the skeleton of TEST and the one-line test function of TEST only.
+tests=()     # prog_tests/ files of the slim copy
+picks=()     # FILE/TEST entries
 while read -r pat; do
 	[[ -z $pat || $pat == \#* ]] && continue
+	if [[ $pat == */* ]]; then
+		file=${pat%%/*}
+		[[ -f $src/prog_tests/$file.c ]] ||
+			die "selftests.list names $pat, but there is no prog_tests/$file.c"
+		[[ " ${tests[*]} " == *" $file "* ]] &&
+			die "selftests.list names $pat and another entry of $file.c: list one or the other"
+		picks+=("$pat")
+		tests+=("$file")
+		continue
+	fi
 	found=0
 	for f in "$src"/prog_tests/$pat.c; do
 		[[ -f $f ]] || continue
@@ -36,13 +50,49 @@ while read -r pat; do
 done < "$KRSI_ROOT/scripts/selftests.list"
 ((${#tests[@]})) || die "no tests selected"
 
+# FILE/TEST: the slim FILE.c, written to stdout.
+pick_test() {
+	local file=${1%%/*} test=${1#*/}
+	awk -v t="$test" '
+		/^#include "[A-Za-z0-9_]+\.skel\.h"/ {
+			if ($2 == "\"" t ".skel.h\"") { print; inc = 1 }
+			next
+		}
+		!pre { print }
+		/^#define RUN\(/ { pre = 1 }
+		pre && $0 ~ "^void test_" t "\\(void\\)[ \t]*\\{ RUN\\(" t "\\); \\}$" { print; fn = 1 }
+		END { exit !(pre && inc && fn) }' "$src/prog_tests/$file.c" ||
+		die "prog_tests/$file.c has no '#define RUN(', no skeleton $test.skel.h or no one-line 'void test_$test(void) { RUN($test); }': list the file whole"
+}
+
+# The BPF programs the tests use: from "#include "X.skel.h"", light
+# skeletons "#include "X.lskel.h"" and objects opened by name ("X.bpf.o").
 progs=()
+lskels=()
+add_prog() {
+	[[ -f $src/progs/$1.c ]] ||
+		die "prog_tests/$2.c needs $1 ($3), but there is no progs/$1.c"
+	[[ " ${progs[*]} " == *" $1 "* ]] || progs+=("$1")
+}
+test_source() {
+	local t=$1 p
+	for p in "${picks[@]}"; do
+		[[ ${p%%/*} == "$t" ]] && { pick_test "$p"; return; }
+	done
+	cat "$src/prog_tests/$t.c"
+}
 for t in "${tests[@]}"; do
-	while read -r skel; do
-		[[ -f $src/progs/$skel.c ]] ||
-			die "prog_tests/$t.c includes $skel.skel.h, but there is no progs/$skel.c"
-		[[ " ${progs[*]} " == *" $skel "* ]] || progs+=("$skel")
-	done < <(sed -n 's/^#include "\(.*\)\.skel\.h".*/\1/p' "$src/prog_tests/$t.c")
+	text=$(test_source "$t")
+	while read -r p; do
+		add_prog "$p" "$t" "$p.skel.h"
+	done < <(sed -n 's/^#include "\([A-Za-z0-9_]*\)\.skel\.h".*/\1/p' <<<"$text")
+	while read -r p; do
+		add_prog "$p" "$t" "$p.lskel.h"
+		[[ " ${lskels[*]} " == *" $p.c "* ]] || lskels+=("$p.c")
+	done < <(sed -n 's/^#include "\([A-Za-z0-9_]*\)\.lskel\.h".*/\1/p' <<<"$text")
+	while read -r p; do
+		add_prog "$p" "$t" "$p.bpf.o"
+	done < <(grep -oE '"[A-Za-z0-9_]+\.bpf\.o"' <<<"$text" | tr -d '"' | sed 's/\.bpf\.o$//' | sort -u)
 done
 
 # The pruned copy: rsync keeps unchanged files' times, so make stays incremental.
@@ -50,13 +100,25 @@ mkdir -p "$slim"
 rsync -a --delete --exclude='/prog_tests/*.c' --exclude='/progs/*.c' \
 	--exclude='/prog_tests/tests.h' --exclude='/.krsi-tests' "$src/" "$slim/"
 # tests.h lists the tests; regenerate it when the selection changes.
-if [[ $(cat "$slim/.krsi-tests" 2>/dev/null) != "${tests[*]}" ]]; then
+selection="${tests[*]} | ${picks[*]} | ${lskels[*]}"
+if [[ $(cat "$slim/.krsi-tests" 2>/dev/null) != "$selection" ]]; then
 	rm -f "$slim/prog_tests/tests.h" "$slim"/prog_tests/*.c "$slim"/progs/*.c
-	echo "${tests[*]}" > "$slim/.krsi-tests"
+	echo "$selection" > "$slim/.krsi-tests"
 fi
-for t in "${tests[@]}"; do rsync -a "$src/prog_tests/$t.c" "$slim/prog_tests/"; done
+for t in "${tests[@]}"; do
+	if [[ " ${picks[*]} " == *" $t/"* ]]; then
+		test_source "$t" > "$slim/prog_tests/$t.c.new"
+		if cmp -s "$slim/prog_tests/$t.c.new" "$slim/prog_tests/$t.c"; then
+			rm "$slim/prog_tests/$t.c.new"
+		else
+			mv "$slim/prog_tests/$t.c.new" "$slim/prog_tests/$t.c"
+		fi
+	else
+		rsync -a "$src/prog_tests/$t.c" "$slim/prog_tests/"
+	fi
+done
 for p in "${progs[@]}"; do rsync -a "$src/progs/$p.c" "$slim/progs/"; done
-info "slim test_progs: ${tests[*]} (programs: ${progs[*]})"
+info "slim test_progs: ${tests[*]}${picks[*]:+ (of them only ${picks[*]})} (programs: ${progs[*]})"
 
 mkdir -p "$out"
 # Objects of tests no longer selected must not be linked in.
@@ -66,11 +128,28 @@ for o in "$out"/*.test.o; do
 	[[ " ${tests[*]} " == *" $b "* ]] || rm -f "$o"
 done
 
+# The compiler writes a test's skeleton headers into its .test.d relative
+# to OUTPUT, where it ran, but make reads them relative to the source
+# directory: make them absolute, or the next build after a selection
+# change stops with "No rule to make target 'X.skel.h'".
+absolute_deps() {
+	local d
+	for d in "$out"/*.test.d; do
+		[[ -e $d ]] || continue
+		sed -i -E "s#(^|[[:space:]])([A-Za-z0-9_]+\.(skel|lskel|subskel)\.h)#\1$out/\2#g" "$d"
+	done
+}
+absolute_deps
+
 log=$out/build.log
 if ! make -C "$slim" -j"$(jobs)" OUTPUT="$out" VMLINUX_BTF="$kbuild/vmlinux" \
-	LSKELS= LSKELS_EXTRA= LINKED_SKELS= TRUNNER_EXTRA_FILES= \
+	LSKELS="${lskels[*]}" LSKELS_EXTRA= LINKED_SKELS= TRUNNER_EXTRA_FILES= \
 	"$out/test_progs" >"$log" 2>&1; then
 	grep -E -B2 -A8 'error|Error' "$log" | tail -n 60 >&2 || tail -n 40 "$log" >&2
 	die "building test_progs failed; full log in $log"
+fi
+absolute_deps
+if grep -lE '(^|[[:space:]])[^/[:space:]\\][^[:space:]]*\.h([[:space:]]|$)' "$out"/*.test.d >&2; then
+	die "these dependency files name headers by relative paths, which make cannot find"
 fi
 info "built $out/test_progs"

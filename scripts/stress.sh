@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# "make stress": krsi_stress (stress/krsi_stress.c) in a VM with 2 vCPUs:
+# policy churn, detach while running, the capacity race, trampoline, KRSI
+# and lsm_cgroup churn mixed, and a seeded bpf(2) fuzzer.  Prints its
+# figures; fails on any violation or kernel report (vmtest.sh checks the
+# serial log).
+#
+# Usage: stress.sh [-d SECONDS] [-n MIN_SWAPS] [-f FUZZ_CALLS] [-s SEED]
+#        (krsi_stress's options, passed through; DEBUG=1: the debug kernel)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DEBUG=${DEBUG:-0}
+kbuild=$KBUILD
+samples=$BUILD/samples
+if [[ $DEBUG == 1 ]]; then
+	kbuild=$BUILD/kbuild-debug
+	samples=$BUILD/samples-debug
+fi
+bpftool=$BUILD/bpftool/bpftool
+src=$KRSI_ROOT/stress
+[[ -f $kbuild/arch/x86/boot/bzImage ]] || die "no kernel in $kbuild; run 'make kernel'"
+[[ -f $samples/libbpf/libbpf.a && -f $samples/vmlinux.h && -x $bpftool ]] ||
+	die "no libbpf, vmlinux.h or bpftool from 'make samples' in $BUILD"
+
+bin=$BUILD/stress/bin$([[ $DEBUG == 1 ]] && echo -debug || true)
+mkdir -p "$bin"
+export PATH=/usr/lib/llvm-16/bin:$PATH
+for obj in stress slot; do
+	clang -g -O2 --target=bpf -Wall -I"$samples" -I"$samples/libbpf/include" \
+		-c "$src/$obj.bpf.c" -o "$bin/$obj.bpf.o"
+	"$bpftool" gen skeleton "$bin/$obj.bpf.o" name "$obj" >"$bin/$obj.skel.h"
+done
+gcc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -I"$bin" \
+	-I"$samples/libbpf/include" -I"$TREE/tools/include/uapi" "$src/krsi_stress.c" "$samples/libbpf/libbpf.a" \
+	-lelf -lz -lpthread -o "$bin/krsi_stress"
+
+# The run's bound: the stress's own duration plus boot, program loads and
+# the fuzzer, doubled for the debug kernel.
+secs=300
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+	[[ ${args[i]} == -d ]] && secs=${args[i + 1]:-300}
+done
+[[ $secs =~ ^[0-9]+$ ]] || die "-d takes whole seconds"
+timeout=$((secs * 2 + 900))
+[[ $DEBUG == 1 ]] && timeout=$((timeout * 3))
+
+info "krsi_stress ${args[*]} on $(basename "$kbuild"), 2 vCPUs (bound $timeout s)"
+"$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -c 2 -t "$timeout" -- \
+	"$bin/krsi_stress" "$@"
