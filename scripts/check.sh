@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Check the series: every patch applies with "git am" on the base (in a
 # scratch work tree), the result equals the work tree (nothing unexported),
-# and checkpatch.pl --strict on every patch: findings printed, errors fail.
+# the subjects, Fixes: tags and uAPI header copies follow the lists'
+# conventions, and checkpatch.pl --strict on every patch: findings
+# printed, errors fail.
 # The build of the series is the "kernel" target, which "make check" runs
 # after this script.
 set -euo pipefail
@@ -37,7 +39,42 @@ if [[ $(git -C "$chk" rev-parse 'HEAD^{tree}') != $(git -C "$TREE" rev-parse 'HE
 	die "the work tree differs from patches/: run 'make export' (or 'make tree') first"
 fi
 
-# 2. checkpatch --strict.  Findings of a type and file listed in
+# 2. The lists' conventions: subjects "prefix: [prefix: ]Capitalised ..."
+# of at most 75 characters without a final period; "Fixes:" tags with a
+# 12-character (or longer) id and the subject in ("..."); a patch that
+# changes a uAPI header with a copy in tools/include/uapi changes the copy
+# alike, so that both are the same after it whenever they were before it.
+conv=0
+while read -r c; do
+	subj=$(git -C "$chk" log -1 --format=%s "$c")
+	if ! [[ $subj =~ ^[a-z0-9][a-z0-9/_.-]*(,\ [a-z0-9][a-z0-9/_.-]*)*:\ ([a-z0-9][a-z0-9/_.-]*:\ )?[A-Z] ]]; then
+		warn "subject not in the form 'subsystem: [area: ]Capitalised summary': $subj"
+		conv=1
+	fi
+	if ((${#subj} > 75)) || [[ $subj == *. ]]; then
+		warn "subject longer than 75 characters or ending in a period: $subj"
+		conv=1
+	fi
+	while IFS= read -r tag; do
+		if ! [[ $tag =~ ^Fixes:\ [0-9a-f]{12,40}\ \(\".+\"\)$ ]]; then
+			warn "malformed tag in '$subj': $tag"
+			conv=1
+		fi
+	done < <(git -C "$chk" log -1 --format=%B "$c" | grep '^Fixes:' || true)
+	while read -r f; do
+		t=tools/$f
+		git -C "$chk" cat-file -e "$c:$t" 2>/dev/null || continue
+		if git -C "$chk" diff --quiet "$c^:$f" "$c^:$t" &&
+		   ! git -C "$chk" diff --quiet "$c:$f" "$c:$t"; then
+			warn "'$subj' changes $f but not $t alike"
+			conv=1
+		fi
+	done < <(git -C "$chk" diff-tree --no-commit-id --name-only -r "$c" -- include/uapi)
+done < <(git -C "$chk" rev-list --reverse krsi-base..HEAD)
+((conv == 0)) || die "the series does not follow the conventions above"
+info "subjects, Fixes: tags and tools/include/uapi copies follow the lists' conventions"
+
+# 3. checkpatch --strict.  Findings of a type and file listed in
 # scripts/checkpatch-argued.txt are argued in the cover letter: they are
 # printed, marked, and do not fail the check.
 declare -A argued=()

@@ -41,8 +41,16 @@ n=$(g rev-list --count krsi-base..HEAD)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The posting's revision is the newest "vN:" entry of the cover letter's
+# changelog: "[PATCH vN nn/mm]" from v2 on.
+prefix=PATCH
+cover=$PATCHES/0000-cover-letter.patch
+if [[ -f $cover ]]; then
+	rev=$(awk '/^---$/ { exit } /^v[0-9]+:$/ { sub(/^v/, ""); sub(/:$/, ""); print; exit }' "$cover")
+	[[ -n $rev && $rev -ge 2 ]] && prefix="PATCH v$rev"
+fi
 g format-patch -q --zero-commit --no-signature --numbered --no-base \
-	-o "$tmp" krsi-base..HEAD
+	--subject-prefix="$prefix" -o "$tmp" krsi-base..HEAD
 
 if ((series_only)); then
 	mkdir -p "$out"
@@ -66,7 +74,7 @@ fi
 {
 	echo "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001"
 	g log -1 --format='From: %an <%ae>%nDate: %aD' HEAD
-	echo "Subject: [PATCH 0/$n] $subject"
+	echo "Subject: [$prefix 0/$n] $subject"
 	echo
 	printf '%s\n' "$blurb"
 	echo "---"
