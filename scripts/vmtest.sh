@@ -14,7 +14,11 @@
 #   -m MEM       guest memory (default 2G)
 #   -c CPUS      virtual CPUs (default 2); the run fails unless the guest
 #                brings them all online
-#   -K           use KVM instead of TCG (hangs on some hosts: opt-in only)
+#   -K           KVM, and fail if it does not work
+#   -T           TCG (QEMU's emulator) even where KVM works
+#                Default: KVM when /dev/kvm is usable and a KVM guest gets
+#                through the firmware (a two-second probe), else TCG; the
+#                run says which.
 #
 # The guest has /tmp and /run on tmpfs, securityfs, bpffs, debugfs and
 # tracefs mounted, and the run directory writable.  The kernel's serial
@@ -29,9 +33,9 @@ append=
 timeout=1200
 mem=2G
 cpus=2
-accel=tcg
+accel=auto
 shell=0
-while getopts "k:l:a:t:m:c:Ks" opt; do
+while getopts "k:l:a:t:m:c:KTs" opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	l) lsm=$OPTARG ;;
@@ -40,11 +44,48 @@ while getopts "k:l:a:t:m:c:Ks" opt; do
 	m) mem=$OPTARG ;;
 	c) cpus=$OPTARG ;;
 	K) accel=kvm ;;
+	T) accel=tcg ;;
 	s) shell=1 ;;
-	*) die "usage: vmtest.sh [-k BZIMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-m MEM] [-c CPUS] [-K] (-s | -- CMD...)" ;;
+	*) die "usage: vmtest.sh [-k BZIMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-m MEM] [-c CPUS] [-K|-T] (-s | -- CMD...)" ;;
 	esac
 done
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "-c takes a number of CPUs, not '$cpus'"
+
+# Whether KVM works: the firmware of a KVM guest with the CPU model the
+# run uses must print its banner within two seconds.  On hosts where
+# nested KVM is broken QEMU aborts at once or hangs.
+kvm_works() {
+	local probe out
+	[[ -r /dev/kvm && -w /dev/kvm ]] || { kvm_why="no usable /dev/kvm"; return 1; }
+	probe=$(mktemp)
+	# In a subshell, whose report of an aborted QEMU goes nowhere.
+	(timeout -k 1 2 qemu-system-x86_64 -accel kvm -cpu host -machine q35 -m 64 \
+		-display none -nodefaults -no-reboot \
+		-chardev "file,id=fw,path=$probe" -device isa-debugcon,iobase=0x402,chardev=fw \
+		</dev/null >/dev/null 2>"$probe.err"; true) 2>/dev/null
+	out=$(head -c 7 "$probe")
+	kvm_why=$(grep -m1 -i 'error' "$probe.err" || true)
+	rm -f "$probe" "$probe.err"
+	[[ $out == SeaBIOS ]] || { kvm_why=${kvm_why:-"the KVM guest did not start"}; return 1; }
+}
+kvm_why=
+case $accel in
+auto)
+	if kvm_works; then
+		accel=kvm
+		info "accelerator: KVM"
+	else
+		accel=tcg
+		info "accelerator: TCG (KVM not used: ${kvm_why})"
+	fi ;;
+kvm)
+	kvm_works || die "-K: KVM does not work here: $kvm_why"
+	info "accelerator: KVM" ;;
+tcg)
+	info "accelerator: TCG (-T)" ;;
+esac
+cpu=max
+[[ $accel == kvm ]] && cpu=host
 # Multi-threaded TCG mishandles kernel text patched while another vCPU runs
 # it (a BPF trampoline attached to a hot function oopses on int3, on the
 # base kernel too): with several vCPUs, emulate them all on one host thread.
@@ -86,7 +127,7 @@ cmdline+=" $append -- $rundir $KRSI_ROOT"
 
 # One socket per CPU: the VM kernel has no ACPI, and the firmware's table
 # lists one CPU per socket, so "-smp 2" alone boots one.
-qemu=(qemu-system-x86_64 -accel "$accel" -cpu max
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu"
 	-smp "$cpus,sockets=$cpus,cores=1,threads=1" -m "$mem"
 	-no-reboot -display none -monitor none
 	-serial "file:$rundir/serial.log"
