@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Bisectability: build the VM kernel after each patch of the series in
-# turn (incrementally, in the normal build directory), then return the
-# tree to its branch, and build the whole series again with
-# CONFIG_SECURITY_KRSI=n and with CONFIG_BPF_LSM=n.  Any compiler warning
-# in a step fails the run.
+# turn (incrementally, in the normal build directory), and after each
+# patch that changes libbpf, bpftool, the tools' uAPI headers or the BPF
+# selftests also libbpf, bpftool and the slim test_progs (selftests.sh,
+# into build/selftests-each); then return the tree to its branch, and
+# build the whole series again with CONFIG_SECURITY_KRSI=n and with
+# CONFIG_BPF_LSM=n.  Any compiler warning in a kernel step fails the run.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -45,7 +47,17 @@ for sha in $(git -C "$TREE" rev-list --reverse krsi-base..HEAD); do
 	git -C "$TREE" checkout -q --detach "$sha"
 	start=$SECONDS
 	build "patch $n ($subject)" "$kbuild"
-	printf 'patch %2d builds (%3d s): %s\n' "$n" $((SECONDS - start)) "$subject"
+	tools=
+	if [[ -n $(git -C "$TREE" diff-tree --no-commit-id --name-only -r "$sha" -- \
+		tools/lib/bpf tools/bpf/bpftool tools/include tools/testing/selftests/bpf) ]]; then
+		if ! SELFTESTS_OUT=$BUILD/selftests-each KBUILD=$kbuild \
+			"$KRSI_ROOT/scripts/selftests.sh" >"$BUILD/build-each.log" 2>&1; then
+			cat "$BUILD/build-each.log" >&2
+			die "patch $n ($subject): libbpf, bpftool or the selftests do not build"
+		fi
+		tools=" + libbpf, bpftool, test_progs"
+	fi
+	printf 'patch %2d builds%s (%3d s): %s\n' "$n" "$tools" $((SECONDS - start)) "$subject"
 done
 git -C "$TREE" checkout -q "$branch"
 

@@ -29,6 +29,8 @@ for p in "$BASE_PACKAGE" "$CONFIG_PACKAGE"; do
 	have=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
 	if [[ $have != "$want_base" ]]; then
 		missing+=("$p=$want_base")
+		# Never change an installed version silently.
+		[[ -z $have ]] || warn "$p $have is installed; the series' base (patches/BASE) needs $want_base: it will be replaced"
 	fi
 done
 
