@@ -183,7 +183,7 @@ static void pin_cpu(int cpu)
  */
 enum expect { EXPECT_DENY, EXPECT_ALLOW };
 static atomic_ulong gen;
-static _Atomic enum expect expect;
+static _Atomic enum expect expect = EXPECT_ALLOW;
 static atomic_bool stop_workers, stop_churn;
 static atomic_ulong checks, unchecked;
 
@@ -456,6 +456,9 @@ static void phase_churn(double seconds)
 	c = bpf_program__fd(skel->progs.deny_c);
 	d = bpf_program__fd(skel->progs.deny_d);
 
+	/* Nothing attached yet: the workers start in the allowed state. */
+	change_begin();
+	change_end(EXPECT_ALLOW);
 	start_workers();
 	for (half = 0; half < 2; half++) {
 		change_begin();
