@@ -29,16 +29,7 @@ src=$KRSI_ROOT/bench
 
 # The benchmark program, against the tree's libbpf.
 bin=$BUILD/bench/bin
-mkdir -p "$bin"
-export PATH=/usr/lib/llvm-16/bin:$PATH
-for obj in bench_nop bench_count; do
-	clang -g -O2 --target=bpf -Wall -I"$samples" -I"$samples/libbpf/include" \
-		-c "$src/$obj.bpf.c" -o "$bin/$obj.bpf.o"
-	"$bpftool" gen skeleton "$bin/$obj.bpf.o" name "$obj" >"$bin/$obj.skel.h"
-done
-gcc -O2 -Wall -Wextra -Werror -Wno-unused-parameter -I"$bin" -I"$src" \
-	-I"$samples/libbpf/include" "$src/krsi_bench.c" "$samples/libbpf/libbpf.a" \
-	-lelf -lz -o "$bin/krsi_bench"
+build_bpf_tool "$src" "$bin" "$samples" "$bpftool" krsi_bench bench_nop bench_count
 
 out=$BUILD/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"

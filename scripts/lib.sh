@@ -50,3 +50,21 @@ series_digest() {
 }
 
 jobs() { nproc; }
+
+# Build a harness program that runs in the VM (bench/, stress/) against
+# the tree's libbpf from "make samples": each OBJ.bpf.c of SRC into a BPF
+# object and its skeleton, then PROG.c, all into BIN.
+# Usage: build_bpf_tool SRC BIN SAMPLES BPFTOOL PROG OBJ...
+build_bpf_tool() {
+	local src=$1 bin=$2 samples=$3 bpftool=$4 prog=$5 obj
+	shift 5
+	mkdir -p "$bin"
+	for obj; do
+		/usr/lib/llvm-16/bin/clang -g -O2 --target=bpf -Wall -I"$samples" \
+			-I"$samples/libbpf/include" -c "$src/$obj.bpf.c" -o "$bin/$obj.bpf.o"
+		"$bpftool" gen skeleton "$bin/$obj.bpf.o" name "$obj" >"$bin/$obj.skel.h"
+	done
+	gcc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -I"$bin" -I"$src" \
+		-I"$samples/libbpf/include" -I"$TREE/tools/include/uapi" "$src/$prog.c" \
+		"$samples/libbpf/libbpf.a" -lelf -lz -lpthread -o "$bin/$prog"
+}

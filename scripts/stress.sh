@@ -25,16 +25,7 @@ src=$KRSI_ROOT/stress
 	die "no libbpf, vmlinux.h or bpftool from 'make samples' in $BUILD"
 
 bin=$BUILD/stress/bin$([[ $DEBUG == 1 ]] && echo -debug || true)
-mkdir -p "$bin"
-export PATH=/usr/lib/llvm-16/bin:$PATH
-for obj in stress slot; do
-	clang -g -O2 --target=bpf -Wall -I"$samples" -I"$samples/libbpf/include" \
-		-c "$src/$obj.bpf.c" -o "$bin/$obj.bpf.o"
-	"$bpftool" gen skeleton "$bin/$obj.bpf.o" name "$obj" >"$bin/$obj.skel.h"
-done
-gcc -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -I"$bin" \
-	-I"$samples/libbpf/include" -I"$TREE/tools/include/uapi" "$src/krsi_stress.c" "$samples/libbpf/libbpf.a" \
-	-lelf -lz -lpthread -o "$bin/krsi_stress"
+build_bpf_tool "$src" "$bin" "$samples" "$bpftool" krsi_stress stress slot
 
 # The run's bound: the stress's own duration plus boot, program loads and
 # the fuzzer, doubled for the debug kernel.
