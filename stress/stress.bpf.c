@@ -24,35 +24,22 @@ static __always_inline bool ours(struct vm_area_struct *vma)
 	       vma->vm_start == stress_page;
 }
 
-/* Two deny policies swapped with each other through BPF_LINK_UPDATE. */
-SEC("lsm/file_mprotect")
-int BPF_PROG(deny_a, struct vm_area_struct *vma, unsigned long reqprot,
-	     unsigned long prot, int ret)
-{
-	return ours(vma) ? -EPERM : ret;
+/*
+ * Deny policies: deny_a and deny_b are swapped with each other through
+ * BPF_LINK_UPDATE, deny_c and deny_d through BPF_PROG_ATTACH's
+ * BPF_F_REPLACE.
+ */
+#define DENY(name, err)							\
+SEC("lsm/file_mprotect")						\
+int BPF_PROG(name, struct vm_area_struct *vma, unsigned long reqprot,	\
+	     unsigned long prot, int ret)				\
+{									\
+	return ours(vma) ? -err : ret;					\
 }
-
-SEC("lsm/file_mprotect")
-int BPF_PROG(deny_b, struct vm_area_struct *vma, unsigned long reqprot,
-	     unsigned long prot, int ret)
-{
-	return ours(vma) ? -EACCES : ret;
-}
-
-/* Two more, swapped with each other through BPF_PROG_ATTACH's BPF_F_REPLACE. */
-SEC("lsm/file_mprotect")
-int BPF_PROG(deny_c, struct vm_area_struct *vma, unsigned long reqprot,
-	     unsigned long prot, int ret)
-{
-	return ours(vma) ? -EPERM : ret;
-}
-
-SEC("lsm/file_mprotect")
-int BPF_PROG(deny_d, struct vm_area_struct *vma, unsigned long reqprot,
-	     unsigned long prot, int ret)
-{
-	return ours(vma) ? -EACCES : ret;
-}
+DENY(deny_a, EPERM)
+DENY(deny_b, EACCES)
+DENY(deny_c, EPERM)
+DENY(deny_d, EACCES)
 
 /* Allow-programs attached and detached around them. */
 #define ALLOW(n)							\
