@@ -198,12 +198,25 @@ static void change_end(enum expect e)
 	atomic_fetch_add(&gen, 1);
 }
 
+/* Check one mprotect() result against what must hold; WHO names the caller. */
+static void check_result(const char *who, enum expect e, int ret, int err)
+{
+	if (e == EXPECT_DENY && (ret == 0 || (err != EPERM && err != EACCES)))
+		violation("%s: mprotect() %s while a deny policy was attached",
+			  who, ret ? strerror(err) : "allowed");
+	if (e == EXPECT_ALLOW && ret)
+		violation("%s: mprotect() denied (%s) with only allow-programs attached",
+			  who, strerror(err));
+}
+
 static void *worker(void *arg)
 {
 	unsigned long g1, g2, n = 0, skipped = 0;
 	int cpu = (int)(long)arg, ret, err;
 	enum expect e;
+	char who[16];
 
+	snprintf(who, sizeof(who), "cpu %d", cpu);
 	pin_cpu(cpu);
 	while (!atomic_load(&stop_workers)) {
 		g1 = atomic_load(&gen);
@@ -216,12 +229,7 @@ static void *worker(void *arg)
 			n++;
 			continue;
 		}
-		if (e == EXPECT_DENY && (ret == 0 || (err != EPERM && err != EACCES)))
-			violation("cpu %d: mprotect() %s while a deny policy was attached",
-				  cpu, ret ? strerror(err) : "allowed");
-		if (e == EXPECT_ALLOW && ret)
-			violation("cpu %d: mprotect() denied (%s) with only allow-programs attached",
-				  cpu, strerror(err));
+		check_result(who, e, ret, err);
 		n++;
 	}
 	atomic_fetch_add(&checks, n - skipped);
@@ -325,37 +333,32 @@ static void *churner(void *arg)
 	struct churner *c = arg;
 	char path[128], buf[8192];
 	__u32 ids[KRSI_MAX_PROGS];
-	int fd, link, n, err;
+	int fd, link = -1, n, err, op;
 
 	pin_cpu(c->id);
 	snprintf(path, sizeof(path), BPFFS "/krsi-stress-%d", c->id);
 	while (!atomic_load(&stop_churn)) {
 		fd = allow_fd(c->id * ALLOW_PER_CHURNER + rnd(&c->rs) % ALLOW_PER_CHURNER);
-		switch (rnd(&c->rs) % 5) {
-		case 0:	/* link, close */
+		op = rnd(&c->rs) % 5;
+		/* Operations 0 to 2 attach through a link, then remove it in turn. */
+		if (op <= 2) {
 			link = bpf_link_create(fd, churn_hook_fd, BPF_LSM_MAC, NULL);
 			if (link < 0) {
 				violation("churn: link create: %s", strerror(errno));
-				break;
+				atomic_fetch_add(&churn_ops, 1);
+				continue;
 			}
+		}
+		switch (op) {
+		case 0:	/* link, close */
 			close(link);
 			break;
 		case 1:	/* link, BPF_LINK_DETACH, close */
-			link = bpf_link_create(fd, churn_hook_fd, BPF_LSM_MAC, NULL);
-			if (link < 0) {
-				violation("churn: link create: %s", strerror(errno));
-				break;
-			}
 			if (bpf_link_detach(link))
 				violation("churn: link detach: %s", strerror(errno));
 			close(link);
 			break;
 		case 2:	/* link, pin, close, unpin */
-			link = bpf_link_create(fd, churn_hook_fd, BPF_LSM_MAC, NULL);
-			if (link < 0) {
-				violation("churn: link create: %s", strerror(errno));
-				break;
-			}
 			err = bpf_obj_pin(link, path);
 			close(link);
 			if (err) {
@@ -702,11 +705,7 @@ static void hook_call(enum expect e)
 {
 	int ret = mprotect(page, page_size, PROT_READ);
 
-	if (e == EXPECT_DENY && !ret)
-		violation("mixed: mprotect() allowed while a deny policy was attached");
-	if (e == EXPECT_ALLOW && ret)
-		violation("mixed: mprotect() denied (%s) with only allow-programs attached",
-			  strerror(errno));
+	check_result("mixed", e, ret, errno);
 }
 
 static void phase_mixed(double seconds)
@@ -735,16 +734,21 @@ static void phase_mixed(double seconds)
 		end = now() + seconds / 2;
 		while (now() < end) {
 			k = step++ % 3;	/* each kind in turn */
-			if (k == 0) {
-				l = bpf_program__attach_lsm(skel->progs.tramp);
+			if (k != 1) {	/* a trampoline or an lsm_cgroup link */
+				l = k == 0 ? bpf_program__attach_lsm(skel->progs.tramp) :
+					     bpf_program__attach_cgroup(skel->progs.cgroup_allow, cg_fd);
 				if (!l) {
-					violation("mixed: trampoline attach: %s", strerror(errno));
+					violation("mixed: %s attach: %s",
+						  k == 0 ? "trampoline" : "lsm_cgroup", strerror(errno));
 					continue;
 				}
 				hook_call(half == 0 ? EXPECT_DENY : EXPECT_ALLOW);
 				bpf_link__destroy(l);
-				tramp++;
-			} else if (k == 1) {
+				if (k == 0)
+					tramp++;
+				else
+					cg++;
+			} else {
 				link = bpf_link_create(allow_fd(rnd(&rs) % NR_ALLOW), hook_fd,
 						       BPF_LSM_MAC, NULL);
 				if (link < 0) {
@@ -753,15 +757,6 @@ static void phase_mixed(double seconds)
 				}
 				close(link);
 				krsi++;
-			} else {
-				l = bpf_program__attach_cgroup(skel->progs.cgroup_allow, cg_fd);
-				if (!l) {
-					violation("mixed: lsm_cgroup attach: %s", strerror(errno));
-					continue;
-				}
-				hook_call(half == 0 ? EXPECT_DENY : EXPECT_ALLOW);
-				bpf_link__destroy(l);
-				cg++;
 			}
 		}
 		stop_all_workers();
