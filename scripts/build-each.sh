@@ -18,13 +18,17 @@ branch=$(git -C "$TREE" symbolic-ref -q --short HEAD) ||
 trap 'git -C "$TREE" checkout -q "$branch"' EXIT
 
 fail=0
+# A patch before the one that adds an option (CONFIG_SECURITY_KRSI) builds
+# without it; the whole series must define every option the fragments name.
+undefined_ok=1
 # Build the tree as it is into OUT, with the config fragment CFG if given;
 # WHAT names the build in messages.  A build that fails ends the run; one
 # with warnings is reported and fails it at the end.
 # Usage: build WHAT OUT [CFG]
 build() {
 	local what=$1 out=$2 cfg=${3:-}
-	if ! EXTRA_CONFIG=$cfg "$KRSI_ROOT/scripts/kernel.sh" "$TREE" "$out" \
+	if ! EXTRA_CONFIG=$cfg KCONFIG_UNDEFINED_OK=$undefined_ok \
+		"$KRSI_ROOT/scripts/kernel.sh" "$TREE" "$out" \
 		>"$BUILD/build-each.log" 2>&1; then
 		cat "$BUILD/build-each.log" >&2
 		die "$what does not build"
@@ -60,6 +64,7 @@ for sha in $(git -C "$TREE" rev-list --reverse krsi-base..HEAD); do
 	printf 'patch %2d builds%s (%3d s): %s\n' "$n" "$tools" $((SECONDS - start)) "$subject"
 done
 git -C "$TREE" checkout -q "$branch"
+undefined_ok=0
 
 # The whole series without KRSI, and without the BPF LSM at all.
 for cfg in nokrsi nobpflsm; do

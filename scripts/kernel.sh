@@ -10,7 +10,9 @@
 #
 # Usage: kernel.sh [TREE KBUILD]   (defaults from lib.sh; DEBUG=1 selects
 #                                   the debug build directory and config;
-#                                   EXTRA_CONFIG adds fragments, last wins)
+#                                   EXTRA_CONFIG adds fragments, last wins;
+#                                   KCONFIG_UNDEFINED_OK=1 lets fragments
+#                                   name options the tree does not define)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -73,6 +75,13 @@ else
 	while IFS=$'\t' read -r opt want; do
 		have=$(grep -E "^($opt=|# $opt is not set)" "$cfgdir/.config" || true)
 		if [[ $want == "# $opt is not set" && -z $have ]]; then
+			continue
+		fi
+		# build-each builds patches that come before an option exists.
+		if [[ -z $have && ${KCONFIG_UNDEFINED_OK:-0} == 1 ]] &&
+			! grep -rqsE "^[[:space:]]*(menu)?config ${opt#CONFIG_}\$" \
+				--include='Kconfig*' "$src"; then
+			info "config: $opt is not defined in this tree yet"
 			continue
 		fi
 		if [[ $have != "$want" ]]; then
