@@ -4,15 +4,16 @@
 SHELL := /bin/bash
 export BUILD ?= $(CURDIR)/build
 export DEBUG ?= 0
+export KCSAN ?= 0
 S := $(CURDIR)/scripts
 
 .PHONY: help deps tree kernel samples selftests run test bench stress base-kernel distro deb check nokrsi build-each export shell clean distclean
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
-	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel)"
+	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel)"
 	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, as ratios (TCG)"
-	@echo "make stress     policy churn, capacity race and bpf(2) fuzzing on 2 vCPUs (STRESS=\"-d 600\" for longer)"
+	@echo "make stress     policy churn, capacity race, bpf(2) fuzzing and fault injection on 2 vCPUs (STRESS=\"-d 600\" for longer)"
 	@echo "make distro     the series in Debian's config: W=1 and sparse, no new warning vs the base"
 	@echo "make deb        Debian packages of the KRSI VM kernel (bindeb-pkg) in build/deb"
 	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
@@ -82,9 +83,11 @@ shell: kernel
 	@$(S)/vmtest.sh -s
 
 clean:
-	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/kbuild-nokrsi \
-		$(BUILD)/selftests $(BUILD)/selftests-debug $(BUILD)/vm \
-		$(BUILD)/samples $(BUILD)/samples-debug $(BUILD)/bpftool \
+	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/kbuild-kcsan \
+		$(BUILD)/kbuild-nokrsi $(BUILD)/selftests $(BUILD)/selftests-debug \
+		$(BUILD)/selftests-kcsan $(BUILD)/selftests-each $(BUILD)/vm \
+		$(BUILD)/samples $(BUILD)/samples-debug $(BUILD)/samples-kcsan \
+		$(BUILD)/stress $(BUILD)/bpftool \
 		$(BUILD)/bench $(BUILD)/kbuild-base $(BUILD)/kbuild-distro \
 		$(BUILD)/kbuild-distro-base $(BUILD)/kbuild-nobpflsm $(BUILD)/deb
 

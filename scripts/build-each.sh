@@ -40,10 +40,9 @@ build() {
 	fi
 }
 
-# The patches build where kernel.sh builds by default (DEBUG=1: the debug
-# build and config).
+# The patches build where kernel.sh builds by default (DEBUG=1, KCSAN=1:
+# that build and config).
 kbuild=$KBUILD
-[[ ${DEBUG:-0} == 1 ]] && kbuild=$BUILD/kbuild-debug
 n=0
 for sha in $(git -C "$TREE" rev-list --reverse krsi-base..HEAD); do
 	n=$((n + 1))

@@ -4,27 +4,21 @@
 #
 # Config: tinyconfig + the tree's tools/testing/selftests/bpf/config and
 # config.vm (what the BPF selftests need, merged as upstream's vmtest.sh
-# merges them) + configs/vm.config (+ configs/debug.config when DEBUG=1),
+# merges them) + configs/vm.config (+ configs/debug.config when DEBUG=1,
+# configs/kcsan.config when KCSAN=1),
 # olddefconfig; every option of the fragments is then checked and a value
 # that did not stick is an error, the last fragment naming an option wins.
 #
-# Usage: kernel.sh [TREE KBUILD]   (defaults from lib.sh; DEBUG=1 selects
-#                                   the debug build directory and config;
+# Usage: kernel.sh [TREE KBUILD]   (defaults from lib.sh; DEBUG=1 or KCSAN=1
+#                                   select that build directory and config;
 #                                   EXTRA_CONFIG adds fragments, last wins;
 #                                   KCONFIG_UNDEFINED_OK=1 lets fragments
 #                                   name options the tree does not define)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-DEBUG=${DEBUG:-0}
 src=${1:-$TREE}
-if [[ -n ${2:-} ]]; then
-	out=$2
-elif [[ $DEBUG == 1 ]]; then
-	out=$BUILD/kbuild-debug
-else
-	out=$KBUILD
-fi
+out=${2:-$KBUILD}
 frags=()
 for f in config config.vm; do
 	f=$src/tools/testing/selftests/bpf/$f
@@ -32,7 +26,7 @@ for f in config config.vm; do
 	frags+=("$f")
 done
 frags+=("$KRSI_ROOT/configs/vm.config")
-[[ $DEBUG == 1 ]] && frags+=("$KRSI_ROOT/configs/debug.config")
+[[ -n $FLAVOUR_CONFIG ]] && frags+=("$FLAVOUR_CONFIG")
 frags+=(${EXTRA_CONFIG:-})
 
 [[ -f $src/Makefile ]] || die "no kernel tree at $src; run 'make tree'"

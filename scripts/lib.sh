@@ -8,7 +8,6 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 KRSI_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$KRSI_ROOT/build}
 TREE=${TREE:-$BUILD/linux}
-KBUILD=${KBUILD:-$BUILD/kbuild}
 PATCHES=$KRSI_ROOT/patches
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 BASE_PACKAGE=linux-source-6.12
@@ -32,6 +31,26 @@ export GIT_COMMITTER_NAME="KRSI harness" GIT_COMMITTER_EMAIL="krsi@localhost"
 die()  { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 warn() { printf '%s: warning: %s\n' "${0##*/}" "$*" >&2; }
 info() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+
+# The kernel flavour the targets build and run, each with its own kernel,
+# samples, selftests and stress builds: the VM kernel; DEBUG=1, the debug
+# kernel (KASAN, lockdep, kmemleak: configs/debug.config); KCSAN=1, the
+# data-race detector (configs/kcsan.config; KCSAN excludes KASAN).
+case "${DEBUG:-0}/${KCSAN:-0}" in
+0/0) FLAVOUR= ;;
+1/0) FLAVOUR=debug ;;
+0/1) FLAVOUR=kcsan ;;
+1/1) die "DEBUG=1 and KCSAN=1 exclude each other: KCSAN needs KASAN off" ;;
+*) die "DEBUG and KCSAN take 0 or 1, not '${DEBUG:-}' and '${KCSAN:-}'" ;;
+esac
+SUFFIX=${FLAVOUR:+-$FLAVOUR}
+FLAVOUR_CONFIG=${FLAVOUR:+$KRSI_ROOT/configs/$FLAVOUR.config}
+KBUILD=${KBUILD:-$BUILD/kbuild$SUFFIX}
+SAMPLES=$BUILD/samples$SUFFIX
+SELFTESTS=${SELFTESTS_OUT:-$BUILD/selftests$SUFFIX}
+# A run on a sanitizer kernel is slower: VM time bounds are multiplied by this.
+SLOWDOWN=1
+[[ -n $FLAVOUR ]] && SLOWDOWN=3
 
 base_version() {
 	[[ -s $PATCHES/BASE ]] || die "patches/BASE is missing or empty"

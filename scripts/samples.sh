@@ -6,13 +6,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-DEBUG=${DEBUG:-0}
 kbuild=$KBUILD
-out=$BUILD/samples
-if [[ $DEBUG == 1 ]]; then
-	kbuild=$BUILD/kbuild-debug
-	out=$BUILD/samples-debug
-fi
+out=$SAMPLES
 bpftool_out=$BUILD/bpftool
 
 [[ -d $TREE/samples/krsi ]] || die "no samples/krsi in $TREE; run 'make tree'"

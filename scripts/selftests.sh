@@ -7,11 +7,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-DEBUG=${DEBUG:-0}
 kbuild=$KBUILD
-[[ $DEBUG == 1 ]] && kbuild=$BUILD/kbuild-debug
-out=${SELFTESTS_OUT:-$BUILD/selftests}
-[[ $DEBUG == 1 ]] && out=${SELFTESTS_OUT:-$BUILD/selftests-debug}
+out=$SELFTESTS
 src=$TREE/tools/testing/selftests/bpf
 slim=$TREE/tools/testing/selftests/bpf-krsi-slim
 

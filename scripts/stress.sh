@@ -7,28 +7,24 @@
 # serial log).
 #
 # Usage: stress.sh [-d SECONDS] [-n MIN_SWAPS] [-f FUZZ_CALLS] [-s SEED]
-#        (krsi_stress's options, passed through; DEBUG=1: the debug kernel)
+#        (krsi_stress's options, passed through; DEBUG=1, KCSAN=1: that
+#        kernel)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-DEBUG=${DEBUG:-0}
 kbuild=$KBUILD
-samples=$BUILD/samples
-if [[ $DEBUG == 1 ]]; then
-	kbuild=$BUILD/kbuild-debug
-	samples=$BUILD/samples-debug
-fi
+samples=$SAMPLES
 bpftool=$BUILD/bpftool/bpftool
 src=$KRSI_ROOT/stress
 [[ -f $kbuild/arch/x86/boot/bzImage ]] || die "no kernel in $kbuild; run 'make kernel'"
 [[ -f $samples/libbpf/libbpf.a && -f $samples/vmlinux.h && -x $bpftool ]] ||
 	die "no libbpf, vmlinux.h or bpftool from 'make samples' in $BUILD"
 
-bin=$BUILD/stress/bin$([[ $DEBUG == 1 ]] && echo -debug || true)
+bin=$BUILD/stress/bin$SUFFIX
 build_bpf_tool "$src" "$bin" "$samples" "$bpftool" krsi_stress stress slot
 
 # The run's bound: the stress's own duration plus boot, program loads and
-# the fuzzer, doubled for the debug kernel.
+# the fuzzer, doubled, and more on a sanitizer kernel.
 secs=300
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
@@ -36,7 +32,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 [[ $secs =~ ^[0-9]+$ ]] || die "-d takes whole seconds"
 timeout=$((secs * 2 + 900))
-[[ $DEBUG == 1 ]] && timeout=$((timeout * 3))
+timeout=$((timeout * SLOWDOWN))
 
 info "krsi_stress ${args[*]} on $(basename "$kbuild"), 2 vCPUs (bound $timeout s)"
 "$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -c 2 -t "$timeout" -- \

@@ -6,21 +6,15 @@
 # skipped (the harness provides all the tests need), nothing ran, or the
 # kernel log shows a splat.
 #
-# Usage: test.sh [test_progs args...]    (DEBUG=1: the debug kernel)
+# Usage: test.sh [test_progs args...]    (DEBUG=1, KCSAN=1: that kernel)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-DEBUG=${DEBUG:-0}
 kbuild=$KBUILD
 timeout=1800
-sel=${SELFTESTS_OUT:-$BUILD/selftests}
-samples=$BUILD/samples
-if [[ $DEBUG == 1 ]]; then
-	kbuild=$BUILD/kbuild-debug
-	timeout=3600
-	sel=${SELFTESTS_OUT:-$BUILD/selftests-debug}
-	samples=$BUILD/samples-debug
-fi
+[[ -n $FLAVOUR ]] && timeout=3600
+sel=$SELFTESTS
+samples=$SAMPLES
 [[ -x $sel/test_progs ]] || die "no test_progs in $sel; run 'make selftests'"
 [[ -x $samples/try_wx ]] || die "no sample policies in $samples; run 'make samples'"
 
