@@ -149,4 +149,8 @@ absolute_deps
 if grep -lE '(^|[[:space:]])[^/[:space:]\\][^[:space:]]*\.h([[:space:]]|$)' "$out"/*.test.d >&2; then
 	die "these dependency files name headers by relative paths, which make cannot find"
 fi
-info "built $out/test_progs"
+# The serial tests (serial_test_*), which guest-test_progs.sh runs on
+# their own after the others have run in parallel.
+grep -hoE '^void serial_test_[A-Za-z0-9_]+\(' "$slim"/prog_tests/*.c |
+	sed -E 's/^void serial_test_//; s/\($//' | sort -u >"$out/serial.list"
+info "built $out/test_progs ($(wc -l <"$out/serial.list") serial tests)"

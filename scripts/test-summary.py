@@ -4,14 +4,17 @@
 
 Prints the log of every failed test or subtest, the reason of every skip,
 then a last line "N passed, M failed, K skipped".  Subtests are counted
-one by one; a test without subtests counts once; a test that failed outside
+one by one, each once however often its result line appears; a test
+without subtests counts once; a test that failed outside
 its subtests counts one more failure.  Exits 1 when anything failed, when
-nothing ran, or when the log has no "Summary:" line (test_progs crashed).
+nothing ran, or when a run of test_progs in the log (each starts with a
+"=== test_progs" line) has no "Summary:" line (it crashed).
 """
 import re
 import sys
 
-SUB = re.compile(r'^#(\d+)/(\d+)\s+(\S+):(OK|SKIP|FAIL)\s*$')
+# A subtest's name may hold spaces (the verifier tests' do).
+SUB = re.compile(r'^#(\d+)/(\d+)\s+(.+?):(OK|SKIP|FAIL)\s*$')
 TOP = re.compile(r'^#(\d+)\s+(\S+):(OK|SKIP|FAIL)(.*)$')
 
 
@@ -31,8 +34,17 @@ def main(path, no_skips=False):
     passed = failed = skipped = 0
     chunk = []
     subs = {}
-    summary = False
+    summaries = runs = 0
+    seen = set()
     for line in lines:
+        m = SUB.match(line) or TOP.match(line)
+        # A test that forks may repeat its parent's unflushed result lines:
+        # each test and subtest counts once.
+        if m:
+            key = m.group(1) + ('/' + m.group(2) if m.re is SUB else '')
+            if key in seen:
+                continue
+            seen.add(key)
         m = SUB.match(line)
         if m:
             num, name, st = m.group(1), m.group(3), m.group(4)
@@ -69,11 +81,14 @@ def main(path, no_skips=False):
             chunk = []
             continue
         if line.startswith('Summary:'):
-            summary = True
+            summaries += 1
+        if line.startswith('=== test_progs'):
+            runs += 1
         chunk.append(line)
     rc = 0
-    if not summary:
-        print('test-summary: test_progs printed no Summary line: it crashed or was killed')
+    if summaries < max(runs, 1):
+        print(f'test-summary: {max(runs, 1) - summaries} of {max(runs, 1)} runs of test_progs '
+              'printed no Summary line: they crashed or were killed')
         print('\n'.join(lines[-20:]))
         rc = 1
     if passed + failed + skipped == 0:
