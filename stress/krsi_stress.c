@@ -22,6 +22,12 @@
  *             attach types, flags, fds, counts and pointers, as root and
  *             without CAP_MAC_ADMIN; afterwards every hook file is empty,
  *             the query agrees and a fresh deny policy still works
+ *   faults    every allocation on the attach, link create, update,
+ *             replace, detach and query paths, and on trampoline and
+ *             lsm_cgroup attach, made to fail in turn (fail-nth): each
+ *             call fails with ENOMEM and changes nothing, or absorbs the
+ *             failure and does all its work; kmemleak, where the kernel
+ *             has it, finds nothing left behind
  *
  * Usage: krsi_stress [-d SECONDS] [-n MIN_SWAPS] [-f FUZZ_CALLS] [-s SEED]
  */
@@ -1160,6 +1166,377 @@ static void phase_fuzz(unsigned long calls)
 	fflush(stdout);
 }
 
+/* ---- faults ---- */
+
+#define FAIL_NTH	"/proc/thread-self/fail-nth"
+#define DEBUGFS		"/sys/kernel/debug"
+#define KMEMLEAK	DEBUGFS "/kmemleak"
+
+/* What a call can change: the hook file, the query and the decision. */
+struct hook_state {
+	char file[4096];
+	__u32 ids[KRSI_MAX_PROGS];
+	int n;
+	int mprotect_err;	/* 0: allowed */
+};
+
+static void hook_state(int hook_fd, struct hook_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (hook_file_lines(HOOK, st->file, sizeof(st->file)) < 0)
+		die("faults: read the hook file: %s", strerror(errno));
+	st->n = query(hook_fd, st->ids, KRSI_MAX_PROGS);
+	if (st->n < 0)
+		die("faults: query: %s", strerror(-st->n));
+	st->mprotect_err = mprotect(page, page_size, PROT_READ) ? errno : 0;
+}
+
+static bool same_state(const struct hook_state *a, const struct hook_state *b)
+{
+	return !strcmp(a->file, b->file) && a->n == b->n &&
+	       !memcmp(a->ids, b->ids, a->n * sizeof(a->ids[0])) &&
+	       a->mprotect_err == b->mprotect_err;
+}
+
+/*
+ * Wait up to 5 s for the hook to reach WANT: the last reference of an
+ * lsm_cgroup shim is dropped from a work item.
+ */
+static bool reach_state(int hook_fd, const struct hook_state *want,
+			struct hook_state *st)
+{
+	double end = now() + 5;
+
+	for (;;) {
+		hook_state(hook_fd, st);
+		if (same_state(st, want))
+			return true;
+		if (now() > end)
+			return false;
+		usleep(1000);
+	}
+}
+
+static void write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		die("write %s to %s: %s", val, path, strerror(errno));
+	close(fd);
+}
+
+/* Make the Nth fault-injection point of this thread fail (0: none). */
+static void fail_nth(unsigned int n)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%u", n);
+	write_str(FAIL_NTH, val);
+}
+
+/* Whether the failure set up by fail_nth() happened; disarms it. */
+static bool fail_nth_fired(void)
+{
+	char val[16] = "";
+	int fd = open(FAIL_NTH, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		die("open %s: %s", FAIL_NTH, strerror(errno));
+	n = read(fd, val, sizeof(val) - 1);
+	close(fd);
+	if (n <= 0)
+		die("read %s: %s", FAIL_NTH, strerror(errno));
+	fail_nth(0);
+	return atoi(val) == 0;
+}
+
+static long bpf_raw(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+static int fh, fcg, f_deny_a, f_deny_b, f_allow_0, f_allow_1, f_tramp, f_cgroup;
+static int busy_link, extra_link;
+
+static long do_link_create(int prog, int target, int type)
+{
+	union bpf_attr a = {
+		.link_create.prog_fd = prog, .link_create.target_fd = target,
+		.link_create.attach_type = type,
+	};
+
+	return bpf_raw(BPF_LINK_CREATE, &a);
+}
+
+static long do_attach(int prog, int replace)
+{
+	union bpf_attr a = {
+		.target_fd = fh, .attach_bpf_fd = prog, .attach_type = BPF_LSM_MAC,
+		.attach_flags = replace >= 0 ? BPF_F_REPLACE : 0,
+		.replace_bpf_fd = replace >= 0 ? replace : 0,
+	};
+
+	return bpf_raw(BPF_PROG_ATTACH, &a);
+}
+
+static long do_detach(int prog)
+{
+	union bpf_attr a = {
+		.target_fd = fh, .attach_bpf_fd = prog, .attach_type = BPF_LSM_MAC,
+	};
+
+	return bpf_raw(BPF_PROG_DETACH, &a);
+}
+
+static long do_update(int link, int new_prog, int old_prog)
+{
+	union bpf_attr a = {
+		.link_update.link_fd = link, .link_update.new_prog_fd = new_prog,
+		.link_update.flags = BPF_F_REPLACE, .link_update.old_prog_fd = old_prog,
+	};
+
+	return bpf_raw(BPF_LINK_UPDATE, &a);
+}
+
+static long must(long ret, const char *what)
+{
+	if (ret < 0)
+		die("faults: %s: %s", what, strerror(errno));
+	return ret;
+}
+
+static long f_link(void) { return do_link_create(f_allow_1, fh, BPF_LSM_MAC); }
+static long f_attach(void) { return do_attach(f_allow_1, -1); }
+static void u_attach(long r) { must(do_detach(f_allow_1), "undo attach"); }
+static long f_replace(void) { return do_attach(f_allow_1, f_allow_0); }
+static void u_replace(long r) { must(do_attach(f_allow_0, f_allow_1), "undo replace"); }
+static long f_update(void) { return do_update(busy_link, f_deny_b, f_deny_a); }
+static void u_update(long r) { must(do_update(busy_link, f_deny_a, f_deny_b), "undo update"); }
+static long f_detach(void) { return do_detach(f_allow_0); }
+static void u_detach(long r) { must(do_attach(f_allow_0, -1), "undo detach"); }
+static void s_link_detach(void)
+{
+	extra_link = must(do_link_create(f_allow_1, fh, BPF_LSM_MAC), "link allow_1");
+}
+static long f_link_detach(void)
+{
+	union bpf_attr a = { .link_detach.link_fd = extra_link };
+
+	return bpf_raw(BPF_LINK_DETACH, &a);
+}
+static void t_link_detach(void) { close(extra_link); }
+static long f_query(void)
+{
+	__u32 ids[KRSI_MAX_PROGS];
+	union bpf_attr a = {
+		.query.target_fd = fh, .query.attach_type = BPF_LSM_MAC,
+		.query.prog_ids = (unsigned long)ids, .query.prog_cnt = KRSI_MAX_PROGS,
+	};
+
+	return bpf_raw(BPF_PROG_QUERY, &a);
+}
+static long f_idle_link(void) { return do_link_create(f_deny_a, fh, BPF_LSM_MAC); }
+static long f_idle_attach(void) { return do_attach(f_deny_a, -1); }
+static void u_idle_attach(long r) { must(do_detach(f_deny_a), "undo attach"); }
+static long f_tramp_link(void) { return do_link_create(f_tramp, 0, BPF_LSM_MAC); }
+static long f_cgroup_link(void) { return do_link_create(f_cgroup, fcg, BPF_LSM_CGROUP); }
+static void u_close(long r) { close(r); }
+
+/*
+ * One bpf(2) call, made under fail-nth.  "busy": the hook has a deny link
+ * (deny_a) and a BPF_PROG_ATTACH program (allow_0); otherwise it is idle,
+ * so that the call switches it on.
+ */
+struct fault_op {
+	const char *name;
+	bool busy;
+	long (*call)(void);
+	void (*undo)(long ret);		/* after a call that succeeded */
+	void (*setup)(void);		/* before each call */
+	void (*teardown)(void);		/* after each call */
+};
+
+static const struct fault_op fault_ops[] = {
+	{ "LINK_CREATE", true, .call = f_link, .undo = u_close },
+	{ "PROG_ATTACH", true, .call = f_attach, .undo = u_attach },
+	{ "PROG_ATTACH BPF_F_REPLACE", true, .call = f_replace, .undo = u_replace },
+	{ "LINK_UPDATE", true, .call = f_update, .undo = u_update },
+	{ "PROG_DETACH", true, .call = f_detach, .undo = u_detach },
+	{ "LINK_DETACH", true, .call = f_link_detach,
+	  .setup = s_link_detach, .teardown = t_link_detach },
+	{ "PROG_QUERY", true, .call = f_query },
+	{ "LINK_CREATE, idle hook", false, .call = f_idle_link, .undo = u_close },
+	{ "PROG_ATTACH, idle hook", false, .call = f_idle_attach, .undo = u_idle_attach },
+	{ "trampoline LINK_CREATE, idle hook", false, .call = f_tramp_link, .undo = u_close },
+	{ "lsm_cgroup LINK_CREATE, idle hook", false, .call = f_cgroup_link, .undo = u_close },
+};
+
+/* The most failure points any one call may have before it is a bug. */
+#define MAX_FAIL_POINTS 1000
+
+/* Run OP with each of its fault-injection points failing in turn. */
+static void fault_op_run(const struct fault_op *op)
+{
+	struct hook_state clean, base, after, st;
+	unsigned int nth, failed = 0, absorbed = 0;
+	bool fired;
+	long ret;
+	int err;
+
+	/* A reference call without a failure: what success looks like. */
+	hook_state(fh, &clean);
+	if (op->setup)
+		op->setup();
+	hook_state(fh, &base);
+	ret = op->call();
+	if (ret < 0)
+		die("faults: %s without a failure: %s", op->name, strerror(errno));
+	hook_state(fh, &after);
+	if (op->undo)
+		op->undo(ret);
+	if (op->teardown)
+		op->teardown();
+	if (!reach_state(fh, &clean, &st))
+		die("faults: %s: undoing it did not restore the hook", op->name);
+
+	for (nth = 1; nth <= MAX_FAIL_POINTS; nth++) {
+		if (op->setup)
+			op->setup();
+		fail_nth(nth);
+		ret = op->call();
+		err = errno;
+		fired = fail_nth_fired();
+		if (ret < 0) {
+			if (!fired)
+				violation("faults: %s failed without an injected failure: %s",
+					  op->name, strerror(err));
+			else if (err != ENOMEM)
+				violation("faults: %s, point %u: %s, not ENOMEM",
+					  op->name, nth, strerror(err));
+			failed++;
+			if (!reach_state(fh, &base, &st))
+				violation("faults: %s, point %u: failed with %s but changed the hook:\n%s",
+					  op->name, nth, strerror(err), st.file);
+		} else {
+			/* It did all its work, whether a failure fired or not. */
+			absorbed += fired;
+			hook_state(fh, &st);
+			if (!same_state(&st, &after))
+				violation("faults: %s, point %u: succeeded, but the hook differs from a plain call's result:\n%s",
+					  op->name, nth, st.file);
+			if (op->undo)
+				op->undo(ret);
+		}
+		if (op->teardown)
+			op->teardown();
+		if (!reach_state(fh, &clean, &st))
+			violation("faults: %s, point %u: the hook did not return to its state",
+				  op->name, nth);
+		if (!fired)	/* past the call's last point */
+			break;
+	}
+	if (nth > MAX_FAIL_POINTS)
+		violation("faults: %s: more than %d failure points", op->name, MAX_FAIL_POINTS);
+	printf("faults: %-34s %3u points: %3u failed with ENOMEM and changed nothing, %u absorbed\n",
+	       op->name, nth - 1, failed, absorbed);
+}
+
+/* kmemleak's report after a scan, as a count of suspects (-1: none). */
+static int kmemleak_scan(char *buf, size_t size)
+{
+	int fd, n = 0;
+	ssize_t len;
+	char *p;
+
+	if (access(KMEMLEAK, F_OK))
+		return -1;
+	write_str(KMEMLEAK, "scan");
+	fd = open(KMEMLEAK, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open %s: %s", KMEMLEAK, strerror(errno));
+	len = read(fd, buf, size - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = '\0';
+	for (p = buf; (p = strstr(p, "unreferenced object")); p++)
+		n++;
+	return n;
+}
+
+/*
+ * Every allocation on the attach, link create, update, replace, detach
+ * and query paths made to fail in turn, through this thread's fail-nth
+ * with failslab and fail_page_alloc counting every allocation: each
+ * call fails with ENOMEM and leaves the hook as it was, or absorbs the
+ * failure and does all its work; then kmemleak, where the kernel has it,
+ * finds nothing the phase left behind.
+ */
+static void phase_faults(void)
+{
+	const char *knobs[][2] = {
+		{ DEBUGFS "/failslab/ignore-gfp-wait", "N" },
+		{ DEBUGFS "/failslab/verbose", "0" },
+		{ DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ DEBUGFS "/fail_page_alloc/min-order", "0" },
+		{ DEBUGFS "/fail_page_alloc/verbose", "0" },
+	};
+	static char leaks[65536];
+	double start = now();
+	unsigned int i;
+	int n;
+
+	if (access(FAIL_NTH, F_OK) || access(DEBUGFS "/failslab", F_OK))
+		die("faults: no %s or %s/failslab: a kernel without CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB and CONFIG_FAULT_INJECTION_DEBUG_FS",
+		    FAIL_NTH, DEBUGFS);
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+		write_str(knobs[i][0], knobs[i][1]);
+	/* kmemleak: forget what was suspected before the phase. */
+	if (kmemleak_scan(leaks, sizeof(leaks)) >= 0)
+		write_str(KMEMLEAK, "clear");
+
+	fh = open_hook(HOOK, O_RDWR);
+	fcg = cgroup_root_fd();
+	f_deny_a = bpf_program__fd(skel->progs.deny_a);
+	f_deny_b = bpf_program__fd(skel->progs.deny_b);
+	f_allow_0 = allow_fd(0);
+	f_allow_1 = allow_fd(1);
+	f_tramp = bpf_program__fd(skel->progs.tramp);
+	f_cgroup = bpf_program__fd(skel->progs.cgroup_allow);
+
+	for (i = 0; i < sizeof(fault_ops) / sizeof(fault_ops[0]); i++) {
+		if (fault_ops[i].busy && !busy_link) {
+			busy_link = must(do_link_create(f_deny_a, fh, BPF_LSM_MAC), "link deny_a");
+			must(do_attach(f_allow_0, -1), "attach allow_0");
+		} else if (!fault_ops[i].busy && busy_link) {
+			must(do_detach(f_allow_0), "detach allow_0");
+			close(busy_link);
+			busy_link = 0;
+		}
+		fault_op_run(&fault_ops[i]);
+	}
+	if (busy_link) {
+		must(do_detach(f_allow_0), "detach allow_0");
+		close(busy_link);
+	}
+	close(fcg);
+	close(fh);
+	expect_empty_hook("faults");
+
+	/* Objects younger than 5 s are not reported: wait, then scan. */
+	if (!access(KMEMLEAK, F_OK)) {
+		sleep(6);
+		n = kmemleak_scan(leaks, sizeof(leaks));
+		if (n)
+			violation("faults: kmemleak: %d suspected leaks:\n%s", n, leaks);
+		printf("faults: kmemleak: %d suspected leaks\n", n);
+	} else {
+		printf("faults: kmemleak: not in this kernel (make stress DEBUG=1 has it)\n");
+	}
+	printf("faults: done in %.0f s\n", now() - start);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	double t, start = now();
@@ -1220,6 +1597,7 @@ int main(int argc, char **argv)
 	phase_capacity(3);
 	phase_mixed(t * 0.2);
 	phase_fuzz(fuzz_calls);
+	phase_faults();
 
 	stress__destroy(skel);
 	printf("krsi_stress: %lu mprotect() checks (%lu during changes, not checked), violations: %lu, in %.0f s\n",
