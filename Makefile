@@ -5,15 +5,17 @@ SHELL := /bin/bash
 export BUILD ?= $(CURDIR)/build
 export DEBUG ?= 0
 export KCSAN ?= 0
+export GCOV ?= 0
 S := $(CURDIR)/scripts
 
-.PHONY: help deps tree kernel samples selftests run test bench stress base-kernel distro deb check nokrsi build-each export shell clean distclean
+.PHONY: help deps tree kernel samples selftests run test bench stress coverage base-kernel distro deb check nokrsi build-each export shell clean distclean
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
 	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel)"
 	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, as ratios (TCG)"
 	@echo "make stress     policy churn, capacity race, bpf(2) fuzzing and fault injection on 2 vCPUs (STRESS=\"-d 600\" for longer)"
+	@echo "make coverage   line coverage of the series' kernel code by the selftests and a short stress run"
 	@echo "make distro     the series in Debian's config: W=1 and sparse, no new warning vs the base"
 	@echo "make deb        Debian packages of the KRSI VM kernel (bindeb-pkg) in build/deb"
 	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
@@ -56,6 +58,10 @@ bench: samples
 stress: samples
 	@$(S)/stress.sh $(STRESS)
 
+coverage:
+	@$(MAKE) --no-print-directory GCOV=1 selftests samples
+	@GCOV=1 $(S)/coverage.sh $(STRESS)
+
 base-kernel: tree
 	@$(S)/base-kernel.sh
 
@@ -83,10 +89,11 @@ shell: kernel
 	@$(S)/vmtest.sh -s
 
 clean:
-	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/kbuild-kcsan \
+	rm -rf $(BUILD)/kbuild $(BUILD)/kbuild-debug $(BUILD)/kbuild-kcsan $(BUILD)/kbuild-gcov \
 		$(BUILD)/kbuild-nokrsi $(BUILD)/selftests $(BUILD)/selftests-debug \
-		$(BUILD)/selftests-kcsan $(BUILD)/selftests-each $(BUILD)/vm \
-		$(BUILD)/samples $(BUILD)/samples-debug $(BUILD)/samples-kcsan \
+		$(BUILD)/selftests-kcsan $(BUILD)/selftests-gcov $(BUILD)/selftests-each \
+		$(BUILD)/vm $(BUILD)/samples $(BUILD)/samples-debug \
+		$(BUILD)/samples-kcsan $(BUILD)/samples-gcov \
 		$(BUILD)/stress $(BUILD)/bpftool \
 		$(BUILD)/bench $(BUILD)/kbuild-base $(BUILD)/kbuild-distro \
 		$(BUILD)/kbuild-distro-base $(BUILD)/kbuild-nobpflsm $(BUILD)/deb

@@ -94,9 +94,21 @@ else
 	config_key >"$out/.krsi-config-key"
 fi
 
+# GCOV=1: gcov profiling of each C file the series adds or changes under
+# kernel/ and security/ (kbuild names objects by file name only, so a file
+# elsewhere with the same name is profiled too, which does no harm).
+profile=()
+if [[ $FLAVOUR == gcov ]]; then
+	while IFS= read -r f; do
+		f=${f##*/}
+		profile+=("GCOV_PROFILE_${f%.c}.o=y")
+	done < <(git -C "$src" diff --name-only krsi-base..HEAD -- 'kernel/*.c' 'security/*.c')
+	((${#profile[@]})) || die "GCOV=1: the tree changes no C file under kernel/ or security/"
+fi
+
 info "building $(basename "$out") (log: $out/build.log)"
 start=$SECONDS
-if ! kmake "$src" "$out" -s -j"$(jobs)" bzImage >"$out/build.log" 2>&1; then
+if ! kmake "$src" "$out" -s -j"$(jobs)" "${profile[@]}" bzImage >"$out/build.log" 2>&1; then
 	tail -n 40 "$out/build.log" >&2
 	die "kernel build failed; full log in $out/build.log"
 fi

@@ -35,14 +35,17 @@ info() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 # The kernel flavour the targets build and run, each with its own kernel,
 # samples, selftests and stress builds: the VM kernel; DEBUG=1, the debug
 # kernel (KASAN, lockdep, kmemleak: configs/debug.config); KCSAN=1, the
-# data-race detector (configs/kcsan.config; KCSAN excludes KASAN).
-case "${DEBUG:-0}/${KCSAN:-0}" in
-0/0) FLAVOUR= ;;
-1/0) FLAVOUR=debug ;;
-0/1) FLAVOUR=kcsan ;;
-1/1) die "DEBUG=1 and KCSAN=1 exclude each other: KCSAN needs KASAN off" ;;
-*) die "DEBUG and KCSAN take 0 or 1, not '${DEBUG:-}' and '${KCSAN:-}'" ;;
-esac
+# data-race detector (configs/kcsan.config); GCOV=1, the kernel of "make
+# coverage" (configs/gcov.config, profiling the series' C files).
+FLAVOUR=
+for v in DEBUG KCSAN GCOV; do
+	[[ ${!v:-0} =~ ^[01]$ ]] || die "$v takes 0 or 1, not '${!v}'"
+	if [[ ${!v:-0} == 1 ]]; then
+		[[ -z $FLAVOUR ]] ||
+			die "DEBUG=1, KCSAN=1 and GCOV=1 exclude each other (KCSAN needs KASAN off)"
+		FLAVOUR=${v,,}
+	fi
+done
 SUFFIX=${FLAVOUR:+-$FLAVOUR}
 FLAVOUR_CONFIG=${FLAVOUR:+$KRSI_ROOT/configs/$FLAVOUR.config}
 KBUILD=${KBUILD:-$BUILD/kbuild$SUFFIX}

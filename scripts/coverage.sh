@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# "make coverage": line coverage of the series' kernel code.  The GCOV=1
+# kernel (gcov profiling of each C file the series adds or changes under
+# kernel/ and security/) runs the selftests and a short krsi_stress on 2
+# vCPUs; coverage-report.py then prints each file's share of lines run
+# (of a changed file, of the lines the series adds) and every line not
+# run, and fails when a file is below COVERAGE_MIN percent (default 90).
+#
+# Usage: GCOV=1 coverage.sh [krsi_stress args...]   (default: -d 60)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[[ $FLAVOUR == gcov ]] || die "run me with GCOV=1 ('make coverage' does)"
+bpftool=$BUILD/bpftool/bpftool
+[[ -f $KBUILD/arch/x86/boot/bzImage ]] || die "no kernel in $KBUILD; run 'make kernel GCOV=1'"
+[[ -x $SELFTESTS/test_progs ]] || die "no test_progs in $SELFTESTS; run 'make selftests GCOV=1'"
+[[ -f $SAMPLES/libbpf/libbpf.a && -x $SAMPLES/try_wx && -x $bpftool ]] ||
+	die "no samples in $SAMPLES; run 'make samples GCOV=1'"
+bin=$BUILD/stress/bin$SUFFIX
+build_bpf_tool "$KRSI_ROOT/stress" "$bin" "$SAMPLES" "$bpftool" krsi_stress stress slot
+
+args=("$@")
+((${#args[@]})) || args=(-d 60)
+vmrc=0
+"$KRSI_ROOT/scripts/vmtest.sh" -k "$KBUILD/arch/x86/boot/bzImage" -l capability,bpf,apparmor \
+	-c 2 -t 5400 -- "$KRSI_ROOT/scripts/guest-coverage.sh" "$SELFTESTS" "$SAMPLES" \
+	"$bin/krsi_stress" "$KBUILD" "${args[@]}" || vmrc=$?
+((vmrc == 0)) || die "the coverage run failed (status $vmrc); see $BUILD/vm/latest/serial.log"
+python3 "$KRSI_ROOT/scripts/coverage-report.py" "$TREE" "$KBUILD" "$BUILD/vm/latest/gcov" \
+	--min "${COVERAGE_MIN:-90}"
