@@ -30,6 +30,7 @@
  *             has it, finds nothing left behind
  *
  * Usage: krsi_stress [-d SECONDS] [-n MIN_SWAPS] [-f FUZZ_CALLS] [-s SEED]
+ *                    [-p PHASE,...]   (default: all, in the order above)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -73,6 +74,19 @@ static unsigned int duration = 300;	/* seconds, all phases */
 static unsigned long min_swaps = 100000;
 static unsigned long fuzz_calls = 100000;
 static unsigned long long seed;
+static const char *phases = "churn,detach,capacity,mixed,fuzz,faults";
+
+/* Whether PHASE is among the -p list. */
+static bool want(const char *phase)
+{
+	size_t n = strlen(phase);
+	const char *p;
+
+	for (p = phases; (p = strstr(p, phase)); p += n)
+		if ((p == phases || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
 static int nr_cpus;
 
 static struct stress *skel;
@@ -1226,26 +1240,30 @@ static void write_str(const char *path, const char *val)
 	close(fd);
 }
 
+/*
+ * This thread's fail-nth, opened once: reading and writing it through an
+ * open fd allocates nothing, so neither uses up an armed failure.
+ */
+static int fail_nth_fd = -1;
+
 /* Make the Nth fault-injection point of this thread fail (0: none). */
 static void fail_nth(unsigned int n)
 {
 	char val[16];
+	int len;
 
-	snprintf(val, sizeof(val), "%u", n);
-	write_str(FAIL_NTH, val);
+	len = snprintf(val, sizeof(val), "%u", n);
+	if (pwrite(fail_nth_fd, val, len, 0) != len)
+		die("write %s to %s: %s", val, FAIL_NTH, strerror(errno));
 }
 
 /* Whether the failure set up by fail_nth() happened; disarms it. */
 static bool fail_nth_fired(void)
 {
 	char val[16] = "";
-	int fd = open(FAIL_NTH, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	if (fd < 0)
-		die("open %s: %s", FAIL_NTH, strerror(errno));
-	n = read(fd, val, sizeof(val) - 1);
-	close(fd);
+	n = pread(fail_nth_fd, val, sizeof(val) - 1, 0);
 	if (n <= 0)
 		die("read %s: %s", FAIL_NTH, strerror(errno));
 	fail_nth(0);
@@ -1491,6 +1509,9 @@ static void phase_faults(void)
 		    FAIL_NTH, DEBUGFS);
 	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
 		write_str(knobs[i][0], knobs[i][1]);
+	fail_nth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+	if (fail_nth_fd < 0)
+		die("open %s: %s", FAIL_NTH, strerror(errno));
 	/* kmemleak: forget what was suspected before the phase. */
 	if (kmemleak_scan(leaks, sizeof(leaks)) >= 0)
 		write_str(KMEMLEAK, "clear");
@@ -1519,6 +1540,7 @@ static void phase_faults(void)
 		must(do_detach(f_allow_0), "detach allow_0");
 		close(busy_link);
 	}
+	close(fail_nth_fd);
 	close(fcg);
 	close(fh);
 	expect_empty_hook("faults");
@@ -1543,7 +1565,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	seed = (unsigned long long)time(NULL);
-	while ((opt = getopt(argc, argv, "d:n:f:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:f:s:p:")) != -1) {
 		switch (opt) {
 		case 'd':
 			duration = strtoul(optarg, NULL, 0);
@@ -1557,13 +1579,27 @@ int main(int argc, char **argv)
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
 			break;
+		case 'p':
+			phases = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: krsi_stress [-d SECONDS] [-n MIN_SWAPS] [-f FUZZ_CALLS] [-s SEED]\n");
+			fprintf(stderr, "usage: krsi_stress [-d SECONDS] [-n MIN_SWAPS] [-f FUZZ_CALLS] [-s SEED] [-p PHASE,...]\n");
 			return 2;
 		}
 	}
 	if (!duration || !seed)
 		die("-d and -s must be positive");
+	{
+		static const char *const known = ",churn,detach,capacity,mixed,fuzz,faults,";
+		char tok[64], *save, *t, list[256];
+
+		snprintf(list, sizeof(list), "%s", phases);
+		for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			snprintf(tok, sizeof(tok), ",%s,", t);
+			if (!strstr(known, tok))
+				die("-p: no phase '%s' (churn, detach, capacity, mixed, fuzz, faults)", t);
+		}
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	page_size = sysconf(_SC_PAGESIZE);
@@ -1592,12 +1628,18 @@ int main(int argc, char **argv)
 	       seed, nr_cpus, duration, min_swaps, fuzz_calls);
 
 	t = duration;
-	phase_churn(t * 0.4);
-	phase_detach(t * 0.15);
-	phase_capacity(3);
-	phase_mixed(t * 0.2);
-	phase_fuzz(fuzz_calls);
-	phase_faults();
+	if (want("churn"))
+		phase_churn(t * 0.4);
+	if (want("detach"))
+		phase_detach(t * 0.15);
+	if (want("capacity"))
+		phase_capacity(3);
+	if (want("mixed"))
+		phase_mixed(t * 0.2);
+	if (want("fuzz"))
+		phase_fuzz(fuzz_calls);
+	if (want("faults"))
+		phase_faults();
 
 	stress__destroy(skel);
 	printf("krsi_stress: %lu mprotect() checks (%lu during changes, not checked), violations: %lu, in %.0f s\n",
