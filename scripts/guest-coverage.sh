@@ -24,11 +24,13 @@ echo "guest-coverage.sh: the selftests and krsi_stress exited with $rc"
 
 out=$KRSI_RUNDIR/gcov
 n=0
-while IFS= read -r -d '' f; do
+# (The guest has no /dev/fd, so no process substitution; the build
+# directory's paths hold no white space.)
+for f in $(cd "$gcov" && find . -name '*.gcda'); do
 	mkdir -p "$out/$(dirname "$f")"
 	cat "$gcov/$f" >"$out/$f"
 	n=$((n + 1))
-done < <(cd "$gcov" && find . -name '*.gcda' -print0)
+done
 echo "guest-coverage.sh: copied $n .gcda files"
 ((n > 0)) || exit 1
 exit "$rc"

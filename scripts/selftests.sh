@@ -149,8 +149,12 @@ absolute_deps
 if grep -lE '(^|[[:space:]])[^/[:space:]\\][^[:space:]]*\.h([[:space:]]|$)' "$out"/*.test.d >&2; then
 	die "these dependency files name headers by relative paths, which make cannot find"
 fi
-# The serial tests (serial_test_*), which guest-test_progs.sh runs on
-# their own after the others have run in parallel.
-grep -hoE '^void serial_test_[A-Za-z0-9_]+\(' "$slim"/prog_tests/*.c |
-	sed -E 's/^void serial_test_//; s/\($//' | sort -u >"$out/serial.list"
+# The serial tests (serial_test_*, and those scripts/selftests.serial
+# names), which guest-test_progs.sh runs on their own after the others
+# have run in parallel.
+{
+	grep -hoE '^void serial_test_[A-Za-z0-9_]+\(' "$slim"/prog_tests/*.c |
+		sed -E 's/^void serial_test_//; s/\($//'
+	sed -E 's/[[:space:]]*#.*//; /^$/d' "$KRSI_ROOT/scripts/selftests.serial"
+} | sort -u >"$out/serial.list"
 info "built $out/test_progs ($(wc -l <"$out/serial.list") serial tests)"

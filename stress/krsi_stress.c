@@ -1056,6 +1056,7 @@ static void phase_fuzz(unsigned long calls)
 	DIR *dir;
 	double start = now();
 	const char *some_hooks[] = { HOOK, "file_open", "bprm_check_security", "task_alloc" };
+	struct bpf_program *p;
 	struct bpf_insn ret0[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
@@ -1123,16 +1124,22 @@ static void phase_fuzz(unsigned long calls)
 		close(owned[--owned_n]);
 	/*
 	 * What BPF_PROG_ATTACH attached stays: detach every program of the
-	 * pool from every hook and from the cgroup (lsm_cgroup).
+	 * pool, and every program of the skeleton (a random fd number can be
+	 * one of its fds), from every hook and from the cgroup (lsm_cgroup).
 	 */
 	for (j = 0; j < 4; j++) {
 		fd = open_hook(some_hooks[j], O_RDWR);
 		for (n = pool_progs; n < pool_progs_end; n++)
 			bpf_prog_detach2(pool[n], fd, BPF_LSM_MAC);
+		bpf_object__for_each_program(p, skel->obj)
+			bpf_prog_detach2(bpf_program__fd(p), fd, BPF_LSM_MAC);
 		close(fd);
 	}
 	for (n = pool_progs; n < pool_progs_end; n++)
 		while (!bpf_prog_detach2(pool[n], cgroup_fd, BPF_LSM_CGROUP))
+			;
+	bpf_object__for_each_program(p, skel->obj)
+		while (!bpf_prog_detach2(bpf_program__fd(p), cgroup_fd, BPF_LSM_CGROUP))
 			;
 	for (j = 0; j < pool_n; j++)
 		close(pool[j]);
