@@ -12,20 +12,17 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [[ $FLAVOUR == gcov ]] || die "run me with GCOV=1 ('make coverage' does)"
-bpftool=$BUILD/bpftool/bpftool
 [[ -f $KBUILD/arch/x86/boot/bzImage ]] || die "no kernel in $KBUILD; run 'make kernel GCOV=1'"
 [[ -x $SELFTESTS/test_progs ]] || die "no test_progs in $SELFTESTS; run 'make selftests GCOV=1'"
-[[ -f $SAMPLES/libbpf/libbpf.a && -x $SAMPLES/try_wx && -x $bpftool ]] ||
-	die "no samples in $SAMPLES; run 'make samples GCOV=1'"
-bin=$BUILD/stress/bin$SUFFIX
-build_bpf_tool "$KRSI_ROOT/stress" "$bin" "$SAMPLES" "$bpftool" krsi_stress stress slot
+[[ -x $SAMPLES/try_wx ]] || die "no sample policies in $SAMPLES; run 'make samples GCOV=1'"
+build_krsi_stress
 
 args=("$@")
 ((${#args[@]})) || args=(-d 60)
 vmrc=0
 "$KRSI_ROOT/scripts/vmtest.sh" -k "$KBUILD/arch/x86/boot/bzImage" -l capability,bpf,apparmor \
 	-c 2 -t 5400 -- "$KRSI_ROOT/scripts/guest-coverage.sh" "$SELFTESTS" "$SAMPLES" \
-	"$bin/krsi_stress" "$KBUILD" "${args[@]}" || vmrc=$?
+	"$KRSI_STRESS" "$KBUILD" "${args[@]}" || vmrc=$?
 ((vmrc == 0)) || die "the coverage run failed (status $vmrc); see $BUILD/vm/latest/serial.log"
 python3 "$KRSI_ROOT/scripts/coverage-report.py" "$TREE" "$KBUILD" "$BUILD/vm/latest/gcov" \
 	--min "${COVERAGE_MIN:-90}"

@@ -90,3 +90,13 @@ build_bpf_tool() {
 		-I"$samples/libbpf/include" -I"$TREE/tools/include/uapi" "$src/$prog.c" \
 		"$samples/libbpf/libbpf.a" -lelf -lz -lpthread -o "$bin/$prog"
 }
+
+# Build krsi_stress (stress/) for the current flavour, against its
+# samples' libbpf, into $BUILD/stress/bin$SUFFIX; sets KRSI_STRESS to it.
+build_krsi_stress() {
+	local bpftool=$BUILD/bpftool/bpftool bin=$BUILD/stress/bin$SUFFIX
+	[[ -f $SAMPLES/libbpf/libbpf.a && -f $SAMPLES/vmlinux.h && -x $bpftool ]] ||
+		die "no libbpf, vmlinux.h or bpftool from 'make samples' in $SAMPLES"
+	build_bpf_tool "$KRSI_ROOT/stress" "$bin" "$SAMPLES" "$bpftool" krsi_stress stress slot
+	KRSI_STRESS=$bin/krsi_stress
+}

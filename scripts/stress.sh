@@ -13,15 +13,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kbuild=$KBUILD
-samples=$SAMPLES
-bpftool=$BUILD/bpftool/bpftool
-src=$KRSI_ROOT/stress
 [[ -f $kbuild/arch/x86/boot/bzImage ]] || die "no kernel in $kbuild; run 'make kernel'"
-[[ -f $samples/libbpf/libbpf.a && -f $samples/vmlinux.h && -x $bpftool ]] ||
-	die "no libbpf, vmlinux.h or bpftool from 'make samples' in $BUILD"
-
-bin=$BUILD/stress/bin$SUFFIX
-build_bpf_tool "$src" "$bin" "$samples" "$bpftool" krsi_stress stress slot
+build_krsi_stress
 
 # The run's bound: the stress's own duration plus boot, program loads and
 # the fuzzer, doubled, and more on a sanitizer kernel.
@@ -36,4 +29,4 @@ timeout=$((timeout * SLOWDOWN))
 
 info "krsi_stress ${args[*]} on $(basename "$kbuild"), 2 vCPUs (bound $timeout s)"
 "$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -c 2 -t "$timeout" -- \
-	"$bin/krsi_stress" "$@"
+	"$KRSI_STRESS" "$@"

@@ -36,44 +36,39 @@ def main(path, no_skips=False):
     subs = {}
     summaries = runs = 0
     seen = set()
+    def tally(name, st):
+        nonlocal passed, failed, skipped
+        if st == 'OK':
+            passed += 1
+        elif st == 'FAIL':
+            failed += 1
+            print(f'--- log of failed {name} ---')
+            print('\n'.join(chunk))
+        else:
+            skipped += 1
+            print(f'SKIP {name}: {reason(chunk)}')
+
     for line in lines:
-        m = SUB.match(line) or TOP.match(line)
+        sub = SUB.match(line)
+        top = None if sub else TOP.match(line)
         # A test that forks may repeat its parent's unflushed result lines:
         # each test and subtest counts once.
-        if m:
-            key = m.group(1) + ('/' + m.group(2) if m.re is SUB else '')
+        if sub or top:
+            key = f'{sub.group(1)}/{sub.group(2)}' if sub else top.group(1)
             if key in seen:
                 continue
             seen.add(key)
-        m = SUB.match(line)
-        if m:
-            num, name, st = m.group(1), m.group(3), m.group(4)
+        if sub:
+            num, name, st = sub.group(1), sub.group(3), sub.group(4)
             subs.setdefault(num, []).append(st)
-            if st == 'OK':
-                passed += 1
-            elif st == 'FAIL':
-                failed += 1
-                print(f'--- log of failed {name} ---')
-                print('\n'.join(chunk))
-            else:
-                skipped += 1
-                print(f'SKIP {name}: {reason(chunk)}')
+            tally(name, st)
             chunk = []
             continue
-        m = TOP.match(line)
-        if m:
-            num, name, st = m.group(1), m.group(2), m.group(3)
+        if top:
+            num, name, st = top.group(1), top.group(2), top.group(3)
             mine = subs.get(num)
             if not mine:
-                if st == 'OK':
-                    passed += 1
-                elif st == 'FAIL':
-                    failed += 1
-                    print(f'--- log of failed {name} ---')
-                    print('\n'.join(chunk))
-                else:
-                    skipped += 1
-                    print(f'SKIP {name}: {reason(chunk)}')
+                tally(name, st)
             elif st == 'FAIL' and 'FAIL' not in mine:
                 failed += 1
                 print(f'--- {name} failed outside its subtests ---')

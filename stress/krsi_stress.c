@@ -1124,20 +1124,17 @@ static void phase_fuzz(unsigned long calls)
 		close(owned[--owned_n]);
 	/*
 	 * What BPF_PROG_ATTACH attached stays: detach every program of the
-	 * pool, and every program of the skeleton (a random fd number can be
-	 * one of its fds), from every hook and from the cgroup (lsm_cgroup).
+	 * skeleton from every hook and from the cgroup (lsm_cgroup).  The
+	 * pool's LSM programs are copies of its fds, and a random fd number
+	 * can be one of its other programs; the pool's socket filter cannot
+	 * attach to a hook.
 	 */
 	for (j = 0; j < 4; j++) {
 		fd = open_hook(some_hooks[j], O_RDWR);
-		for (n = pool_progs; n < pool_progs_end; n++)
-			bpf_prog_detach2(pool[n], fd, BPF_LSM_MAC);
 		bpf_object__for_each_program(p, skel->obj)
 			bpf_prog_detach2(bpf_program__fd(p), fd, BPF_LSM_MAC);
 		close(fd);
 	}
-	for (n = pool_progs; n < pool_progs_end; n++)
-		while (!bpf_prog_detach2(pool[n], cgroup_fd, BPF_LSM_CGROUP))
-			;
 	bpf_object__for_each_program(p, skel->obj)
 		while (!bpf_prog_detach2(bpf_program__fd(p), cgroup_fd, BPF_LSM_CGROUP))
 			;
