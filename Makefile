@@ -12,7 +12,7 @@ S := $(CURDIR)/scripts
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
-	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel)"
+	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, REPEAT=N: N boots in a row)"
 	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, as ratios (TCG)"
 	@echo "make stress     policy churn, capacity race, bpf(2) fuzzing and fault injection on 2 vCPUs (STRESS=\"-d 600\" for longer)"
 	@echo "make coverage   line coverage of the series' kernel code by the selftests and a short stress run"

@@ -4,10 +4,12 @@
  * KRSI programs on it, and what attaching costs.  Runs in the VM; prints
  * "BENCH..." lines that scripts/bench-report.py turns into a table.
  *
- *   krsi_bench ops LABEL      time the operations as the system is
- *   krsi_bench scenarios      check the hooks, then S1 (nothing attached),
+ *   krsi_bench [--icount] ops LABEL
+ *                             time the operations as the system is
+ *   krsi_bench [--icount] scenarios
+ *                             check the hooks, then S1 (nothing attached),
  *                             S2 (trampolines), S3 (KRSI), S4 (8 x KRSI)
- *   krsi_bench latency [--trampoline-only]
+ *   krsi_bench [--icount] latency [--trampoline-only]
  *                             attach + detach of one program on
  *                             file_mprotect, idle and busy hook
  *
@@ -18,6 +20,14 @@
  * operation is divided by the mean of the two getpid slices around it, and
  * the medians over SLICES slices are printed: ns per operation and the
  * ratios to getpid.
+ *
+ * With --icount the VM counts instructions (scripts/vmtest.sh -I): the
+ * guest clock advances one nanosecond per instruction, so the same loops
+ * give instructions per operation, the same from run to run.  Each
+ * operation is then counted in ICOUNT_ROUNDS short loops of about
+ * ICOUNT_LOOP instructions, less than a timer tick's period, and the
+ * fewest instructions per operation of any loop are printed: the loops
+ * that no interrupt landed in.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,6 +52,8 @@
 #define BATCH		64
 #define NR_PROGS_S4	8
 #define LATENCY_ROUNDS	100
+#define ICOUNT_ROUNDS	25
+#define ICOUNT_LOOP	500000LL	/* instructions; a 250 Hz tick is 4000000 */
 
 enum op { OP_GETPID, OP_OPEN_CLOSE, OP_MPROTECT, NR_OPS };
 static const char * const op_names[NR_OPS] = { "getpid", "open_close", "mprotect" };
@@ -53,6 +65,7 @@ static const enum op hook_ops[] = { BENCH_HOOKS(BENCH_HOOK_OP) };
 
 static void *page;
 static long page_size;
+static bool icount;
 
 static void die(const char *fmt, ...)
 {
@@ -116,6 +129,32 @@ static double time_op(enum op op)
 	return (double)elapsed / n;
 }
 
+/*
+ * --icount: instructions per operation, the fewest over ICOUNT_ROUNDS loops
+ * each sized to about ICOUNT_LOOP instructions from one first call.
+ */
+static double count_op(enum op op)
+{
+	long long start, n, best = -1;
+	unsigned int i, r, calls;
+
+	for (i = 0; i < BATCH; i++)	/* warm up */
+		do_op(op, i);
+	start = now_ns();
+	do_op(op, 0);
+	n = now_ns() - start;
+	calls = n > 0 && n < ICOUNT_LOOP ? ICOUNT_LOOP / n : 1;
+	for (r = 0; r < ICOUNT_ROUNDS; r++) {
+		start = now_ns();
+		for (i = 0; i < calls; i++)
+			do_op(op, i);
+		n = now_ns() - start;
+		if (best < 0 || n < best)
+			best = n;
+	}
+	return (double)best / calls;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -134,6 +173,15 @@ static void measure(const char *label)
 	double ns[NR_OPS][SLICES], ratio[NR_OPS][SLICES];
 	double g1, g2;
 	int s, op;
+
+	if (icount) {
+		printf("BENCH-ICOUNT %s", label);
+		for (op = 0; op < NR_OPS; op++)
+			printf(" %s=%.1f", op_names[op], count_op(op));
+		printf("\n");
+		fflush(stdout);
+		return;
+	}
 
 	for (s = 0; s < SLICES; s++) {
 		g1 = time_op(OP_GETPID);
@@ -303,6 +351,11 @@ static void latency(bool krsi_too)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "--icount")) {
+		icount = true;
+		argc--;
+		argv++;
+	}
 	page_size = sysconf(_SC_PAGESIZE);
 	page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -319,6 +372,6 @@ int main(int argc, char **argv)
 		 !strcmp(argv[2], "--trampoline-only"))
 		latency(false);
 	else
-		die("usage: krsi_bench ops LABEL | scenarios | latency [--trampoline-only]");
+		die("usage: krsi_bench [--icount] ops LABEL | scenarios | latency [--trampoline-only]");
 	return 0;
 }

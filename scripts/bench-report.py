@@ -3,10 +3,17 @@
 """Turn krsi_bench's raw "BENCH..." lines (scripts/bench.sh) into a table.
 
 Every figure is computed from the raw file; a scenario without data says
-that it could not run.  Costs are in getpid() units: an operation's ns per
-call divided by getpid()'s in the same boot, so that the emulator's speed
-drifts cancel out.  Each boot gives one value; the table shows the median
-and the range over the rounds.
+that it could not run.
+
+Counting instructions (raw line "MODE icount"): instructions per
+operation, the fewest of each boot's measures, then the range over the
+boots; the added instructions per hook call are the added instructions per
+operation divided by the hook calls the operation makes (BENCH-HOOK).
+
+Timing (wall time): costs are in getpid() units, an operation's ns per call
+divided by getpid()'s in the same boot, so that speed drifts cancel out.
+Each boot gives one value; the table shows the median and the range over
+the rounds.
 """
 import re
 import statistics
@@ -31,6 +38,8 @@ def fields(words):
 
 
 def parse(path):
+    mode = 'wall'
+    counts = {}    # scenario -> {round: [{op: instructions}]}
     runs = {}      # scenario -> {round: {op: ns}}
     lat = {}       # (kernel, path, state) -> dict
     hooks = {}     # (op, hook) -> [hits]
@@ -43,6 +52,13 @@ def parse(path):
                 continue
             if line.startswith('#'):
                 header = line[1:].strip()
+            elif w[0] == 'MODE':
+                mode = w[1]
+            elif w[0] == 'BENCH-ICOUNT':
+                f_ = fields(w[1:])
+                label = [x for x in w[1:] if '=' not in x][0]
+                counts.setdefault(label, {}).setdefault(f_['round'], []).append(
+                    {k: float(v) for k, v in f_.items() if k in ('getpid',) + OPS})
             elif w[0] == 'BENCH':
                 f_ = fields(w[1:])
                 label = [x for x in w[1:] if '=' not in x][0]
@@ -59,7 +75,7 @@ def parse(path):
                 hooks.setdefault((rest[0], rest[1]), []).append(int(rest[2]))
             elif w[0] == 'FAILED':
                 failed.append(' '.join(w[1:]))
-    return header, runs, lat, hooks, failed
+    return mode, header, counts, runs, lat, hooks, failed
 
 
 def summary(values, fmt):
@@ -76,8 +92,177 @@ def per_boot(measures):
     return {k: statistics.median(m[k] for m in measures) for k in measures[0]}
 
 
+# Goals of the instruction-count mode: (text, limit).
+GOAL_IDLE_PCT = 0.1         # S1 against S0, every operation
+GOAL_ONE_VS_TRAMP = 1 / 3   # one KRSI program against one trampoline program
+GOAL_EXTRA_PROG = 10        # instructions per hook call per extra KRSI program
+GOAL_LAT = {'idle': 1000, 'busy': 200}
+
+
+def icount_report(header, counts, lat, hooks, failed):
+    out = []
+    p = out.append
+    # Per boot: the fewest instructions of its measures (loops no interrupt
+    # hit); over the boots: the range.
+    best = {sc: {r: {op: min(m[op] for m in ms) for op in ('getpid',) + OPS}
+                 for r, ms in rs.items()} for sc, rs in counts.items()}
+    boots = sorted({r for s_ in best.values() for r in s_})
+    p('KRSI benchmark: instructions per operation and per hook call')
+    p('QEMU TCG with -icount shift=0,sleep=off: the guest clock counts instructions, so')
+    p('these are instructions executed by the guest, repeatable from boot to boot.')
+    if header:
+        p(header)
+    p(f'{len(boots)} boot(s) per scenario; each figure is the fewest instructions per operation')
+    p('of 25 loops in a boot; [min..max] over the boots where they differ.')
+    p('')
+
+    def cell(values, fmt='{:.1f}'):
+        if not values:
+            return 'n/a'
+        lo, hi = min(values), max(values)
+        if hi - lo < 0.05:
+            return fmt.format(lo)
+        return f'{fmt.format(lo)} [{fmt.format(lo)}..{fmt.format(hi)}]'
+
+    def low(sc, op):
+        return min(v[op] for v in best[sc].values())
+
+    p('Instructions per operation')
+    p(f'{"scenario":<42} {"getpid":>20} {"open+close":>24} {"mprotect":>24}')
+    for sc, title in SCENARIOS:
+        if sc not in best:
+            p(f'{sc + "  " + title:<42} could not run (no result; see FAILED below)')
+            continue
+        row = f'{sc + "  " + title:<42} '
+        row += f'{cell([v["getpid"] for v in best[sc].values()]):>20} '
+        for op in OPS:
+            row += f'{cell([v[op] for v in best[sc].values()]):>24} '
+        p(row.rstrip())
+    spread = []
+    for sc in best:
+        for op in ('getpid',) + OPS:
+            vals = [v[op] for v in best[sc].values()]
+            if len(vals) > 1:
+                spread.append((100.0 * (max(vals) - min(vals)) / min(vals), sc, op))
+    if spread:
+        worst = max(spread)
+        p(f'Largest difference between boots: {worst[0]:.3f}% ({worst[1]}, {worst[2]})')
+
+    calls = {op: None for op in OPS}
+    for op in OPS:
+        per = [sum(h) / len(h) / 10.0 for (o, _), h in hooks.items() if o == op]
+        if per:
+            calls[op] = sum(per)
+    p('')
+    p('Hook calls per operation (counted by a KRSI program over 10 calls): '
+      + ', '.join(f'{OP_TITLE[op]} {calls[op]:g}' if calls[op] else f'{OP_TITLE[op]} n/a'
+                  for op in OPS))
+    for (op, hook), hits in sorted(hooks.items()):
+        p(f'  {OP_TITLE.get(op, op):<11} {hook:<22} {cell(hits, "{:.0f}")} hits in 10 calls')
+
+    def added(sc, base, op, per_call):
+        if sc not in best or base not in best:
+            return None
+        d = low(sc, op) - low(base, op)
+        if per_call:
+            return d / calls[op] if calls[op] else None
+        return d
+
+    p('')
+    p('Added instructions against a baseline: per operation / per hook call')
+    p(f'{"scenario":<42} {"baseline":>8} {"open+close":>22} {"mprotect":>22}')
+    rows = [('S1', 'S0'), ('S2', 'S1'), ('S3', 'S1'), ('S4', 'S1'), ('S1b', 'S0b')]
+    for sc, base in rows:
+        title = dict(SCENARIOS)[sc]
+        row = f'{sc + "  " + title:<42} {base:>8} '
+        for op in OPS:
+            a, c = added(sc, base, op, False), added(sc, base, op, True)
+            row += f'{("n/a" if a is None else f"{a:+.1f} / {c:+.1f}"):>22} '
+        p(row.rstrip())
+
+    p('')
+    p('Attach + detach of one nop program on file_mprotect, guest microseconds')
+    p('(instructions / 1000, idle time skipped): median [min..max]')
+    p(f'{"path":<34} {"idle hook":>28} {"busy hook":>28}')
+    lat_rows = [('trampoline, KRSI kernel', ('krsi', 'trampoline')),
+                ('trampoline, 6.12 base', ('base', 'trampoline')),
+                ('KRSI link, KRSI kernel', ('krsi', 'krsi'))]
+    for title, key in lat_rows:
+        row = f'{title:<34} '
+        for state in ('idle', 'busy'):
+            d = lat.get(key + (state,))
+            c = (f'{d["median"]:.0f} [{d["min"]:.0f}..{d["max"]:.0f}] x{d["rounds"]:.0f}'
+                 if d else 'could not run')
+            row += f'{c:>28} '
+        p(row.rstrip())
+    ratio = {}
+    for state in ('idle', 'busy'):
+        t = lat.get(('krsi', 'trampoline', state))
+        k = lat.get(('krsi', 'krsi', state))
+        if t and k and k['median'] > 0:
+            ratio[state] = t['median'] / k['median']
+    p(f'{"trampoline / KRSI (medians)":<34} '
+      + ' '.join(f'{(f"{ratio[s_]:.0f}x" if s_ in ratio else "n/a"):>28}'
+                 for s_ in ('idle', 'busy')))
+
+    p('')
+    p('Goals')
+    unmet = 0
+
+    def goal(text, ok, figure):
+        nonlocal unmet
+        if ok is False:
+            unmet += 1
+        p(f'  [{"met" if ok else "NOT met" if ok is not None else "n/a"}] {text}: {figure}')
+
+    if 'S0' in best and 'S1' in best:
+        pct = {op: 100.0 * (low('S1', op) / low('S0', op) - 1) for op in ('getpid',) + OPS}
+        fig = ', '.join(f'{OP_TITLE.get(op, op)} {pct[op]:+.3f}%' for op in pct)
+        if 'S0b' in best and 'S1b' in best:
+            fig += ' (6.12 base, S1b on S0b: ' + ', '.join(
+                f'{OP_TITLE.get(op, op)} {100.0 * (low("S1b", op) / low("S0b", op) - 1):+.3f}%'
+                for op in ('getpid',) + OPS) + ')'
+        goal(f'idle bpf LSM (S1) within {GOAL_IDLE_PCT}% of no bpf LSM (S0) on every operation',
+             all(abs(v) <= GOAL_IDLE_PCT for v in pct.values()), fig)
+    else:
+        goal('idle bpf LSM within 0.1% of no bpf LSM', None, 'could not run')
+    one = {op: (added('S3', 'S1', op, True), added('S2', 'S1', op, True)) for op in OPS}
+    if all(k is not None and t is not None for k, t in one.values()):
+        goal('one nop KRSI program at most 1/3 of one nop trampoline program per hook call',
+             all(k <= t * GOAL_ONE_VS_TRAMP for k, t in one.values()),
+             ', '.join(f'{OP_TITLE[op]} {k:.1f} vs {t:.1f} (limit {t * GOAL_ONE_VS_TRAMP:.1f})'
+                       for op, (k, t) in one.items()))
+    else:
+        goal('one nop KRSI program at most 1/3 of a trampoline program', None, 'could not run')
+    extra = {op: added('S4', 'S3', op, True) for op in OPS}
+    if all(v is not None for v in extra.values()):
+        extra = {op: v / 7 for op, v in extra.items()}
+        goal(f'each additional KRSI program at most {GOAL_EXTRA_PROG} instructions per hook call',
+             all(v <= GOAL_EXTRA_PROG for v in extra.values()),
+             ', '.join(f'{OP_TITLE[op]} {v:.1f}' for op, v in extra.items())
+             + ' ((S4 - S3) / 7 programs)')
+    else:
+        goal('each additional KRSI program at most 10 instructions', None, 'could not run')
+    for state in ('idle', 'busy'):
+        want = GOAL_LAT[state]
+        goal(f'KRSI attach+detach at least {want}x faster than a trampoline, {state} hook',
+             ratio[state] >= want if state in ratio else None,
+             f'{ratio[state]:.0f}x' if state in ratio else 'could not run')
+    goal('decision counters at most 5 instructions per hook call', None,
+         'no counters in this series')
+    if failed:
+        p('')
+        p('FAILED boots (no number printed for them):')
+        for f_ in failed:
+            p(f'  {f_}')
+    print('\n'.join(out))
+    return 0
+
+
 def main(path):
-    header, runs, lat, hooks, failed = parse(path)
+    mode, header, counts, runs, lat, hooks, failed = parse(path)
+    if mode == 'icount':
+        return icount_report(header, counts, lat, hooks, failed)
     runs = {sc: {r: per_boot(ms) for r, ms in rs.items()} for sc, rs in runs.items()}
     rounds = sorted({r for s in runs.values() for r in s})
     out = []

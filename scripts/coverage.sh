@@ -20,9 +20,13 @@ build_krsi_stress
 args=("$@")
 ((${#args[@]})) || args=(-d 60)
 vmrc=0
+runfile=$(mktemp)
+trap 'rm -f "$runfile"' EXIT
 "$KRSI_ROOT/scripts/vmtest.sh" -k "$KBUILD/arch/x86/boot/bzImage" -l capability,bpf,apparmor \
-	-c 2 -t 5400 -- "$KRSI_ROOT/scripts/guest-coverage.sh" "$SELFTESTS" "$SAMPLES" \
+	-c 2 -t 5400 -r "$runfile" -- "$KRSI_ROOT/scripts/guest-coverage.sh" "$SELFTESTS" "$SAMPLES" \
 	"$KRSI_STRESS" "$KBUILD" "${args[@]}" || vmrc=$?
-((vmrc == 0)) || die "the coverage run failed (status $vmrc); see $BUILD/vm/latest/serial.log"
-python3 "$KRSI_ROOT/scripts/coverage-report.py" "$TREE" "$KBUILD" "$BUILD/vm/latest/gcov" \
+rundir=$(cat "$runfile")
+[[ -n $rundir ]] || die "the VM did not start (status $vmrc)"
+((vmrc == 0)) || die "the coverage run failed (status $vmrc); see $rundir/serial.log"
+python3 "$KRSI_ROOT/scripts/coverage-report.py" "$TREE" "$KBUILD" "$rundir/gcov" \
 	--min "${COVERAGE_MIN:-90}"

@@ -100,3 +100,22 @@ build_krsi_stress() {
 	build_bpf_tool "$KRSI_ROOT/stress" "$bin" "$SAMPLES" "$bpftool" krsi_stress stress slot
 	KRSI_STRESS=$bin/krsi_stress
 }
+
+# Whether KVM works: the firmware of a KVM guest with the CPU model the
+# run uses must print its banner within two seconds.  On hosts where
+# nested KVM is broken QEMU aborts at once or hangs.
+# Sets kvm_why to the reason when it does not.
+kvm_works() {
+	local probe out
+	[[ -r /dev/kvm && -w /dev/kvm ]] || { kvm_why="no usable /dev/kvm"; return 1; }
+	probe=$(mktemp)
+	# In a subshell, whose report of an aborted QEMU goes nowhere.
+	(timeout -k 1 2 qemu-system-x86_64 -accel kvm -cpu host -machine q35 -m 64 \
+		-display none -nodefaults -no-reboot \
+		-chardev "file,id=fw,path=$probe" -device isa-debugcon,iobase=0x402,chardev=fw \
+		</dev/null >/dev/null 2>"$probe.err"; true) 2>/dev/null
+	out=$(head -c 7 "$probe")
+	kvm_why=$(grep -m1 -i 'error' "$probe.err" || true)
+	rm -f "$probe" "$probe.err"
+	[[ $out == SeaBIOS ]] || { kvm_why=${kvm_why:-"the KVM guest did not start"}; return 1; }
+}

@@ -6,7 +6,8 @@
 # skipped (the harness provides all the tests need), nothing ran, or the
 # kernel log shows a splat.
 #
-# Usage: test.sh [test_progs args...]    (DEBUG=1, KCSAN=1: that kernel)
+# Usage: test.sh [test_progs args...]    (DEBUG=1, KCSAN=1: that kernel;
+#        REPEAT=N: N runs in a row, each in a fresh boot)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -21,12 +22,34 @@ samples=$SAMPLES
 # AppArmor behind bpf: krsi_gate checks that tracing a hook KRSI does not
 # offer (getprocattr) leaves the answer of /proc/self/attr/current alone.
 lsm=capability,bpf,apparmor
-vmrc=0
-"$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t "$timeout" -- \
-	"$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" "$@" || vmrc=$?
-sumrc=0
-python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$BUILD/vm/latest/test_progs.log" || sumrc=$?
-if ((vmrc != 0 && sumrc == 0)); then
-	die "the VM run failed (status $vmrc) although no test failed; see $BUILD/vm/latest/serial.log"
-fi
-((vmrc == 0 && sumrc == 0))
+
+# One boot of the VM and the summary of its test_progs run.
+runfile=$(mktemp)
+trap 'rm -f "$runfile"' EXIT
+run_once() {
+	local vmrc=0 sumrc=0 rundir
+
+	: >"$runfile"
+	"$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t "$timeout" \
+		-r "$runfile" -- \
+		"$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" "$@" || vmrc=$?
+	rundir=$(cat "$runfile")
+	[[ -n $rundir ]] || die "the VM did not start (status $vmrc)"
+	python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$rundir/test_progs.log" || sumrc=$?
+	if ((vmrc != 0 && sumrc == 0)); then
+		die "the VM run failed (status $vmrc) although no test failed; see $rundir/serial.log"
+	fi
+	((vmrc == 0 && sumrc == 0))
+}
+
+# REPEAT=N: N boots in a row, each a fresh VM; the first failure ends it.
+repeat=${REPEAT:-1}
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || die "REPEAT takes a positive whole number, not '$repeat'"
+for ((run = 1; run <= repeat; run++)); do
+	((repeat == 1)) || info "run $run of $repeat"
+	if ! run_once "$@"; then
+		((repeat == 1)) || info "run $run of $repeat failed after $((run - 1)) consecutive passing runs"
+		exit 1
+	fi
+done
+((repeat == 1)) || info "$repeat consecutive runs passed"

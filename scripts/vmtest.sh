@@ -11,11 +11,17 @@
 #   -l LSMS      lsm= boot parameter (default: capability,bpf)
 #   -a ARGS      extra kernel command line
 #   -t SECONDS   hard timeout (default 1200; none with -s)
+#   -r FILE      write the run's directory to FILE (build/vm/latest is the
+#                last run started, which may not be this one)
 #   -m MEM       guest memory (default 2G)
 #   -c CPUS      virtual CPUs (default 2); the run fails unless the guest
 #                brings them all online
 #   -K           KVM, and fail if it does not work
 #   -T           TCG (QEMU's emulator) even where KVM works
+#   -I           TCG counting instructions (-icount shift=0,sleep=off): the
+#                guest clock advances one nanosecond per guest instruction
+#                and jumps over idle time, so a timed loop in the guest
+#                gives instructions per iteration
 #                Default: KVM when /dev/kvm is usable and a KVM guest gets
 #                through the firmware (a two-second probe), else TCG; the
 #                run says which.
@@ -34,40 +40,31 @@ timeout=1200
 mem=2G
 cpus=2
 accel=auto
+icount=0
+runfile=
 shell=0
-while getopts "k:l:a:t:m:c:KTs" opt; do
+while getopts "k:l:a:t:r:m:c:KTIs" opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	l) lsm=$OPTARG ;;
 	a) append=$OPTARG ;;
 	t) timeout=$OPTARG ;;
+	r) runfile=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	c) cpus=$OPTARG ;;
 	K) accel=kvm ;;
 	T) accel=tcg ;;
+	I) icount=1 ;;
 	s) shell=1 ;;
-	*) die "usage: vmtest.sh [-k BZIMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-m MEM] [-c CPUS] [-K|-T] (-s | -- CMD...)" ;;
+	*) die "usage: vmtest.sh [-k BZIMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-r FILE] [-m MEM] [-c CPUS] [-K|-T|-I] (-s | -- CMD...)" ;;
 	esac
 done
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "-c takes a number of CPUs, not '$cpus'"
+if ((icount)); then
+	[[ $accel != kvm ]] || die "-I counts instructions under TCG; it excludes -K"
+	accel=tcg
+fi
 
-# Whether KVM works: the firmware of a KVM guest with the CPU model the
-# run uses must print its banner within two seconds.  On hosts where
-# nested KVM is broken QEMU aborts at once or hangs.
-kvm_works() {
-	local probe out
-	[[ -r /dev/kvm && -w /dev/kvm ]] || { kvm_why="no usable /dev/kvm"; return 1; }
-	probe=$(mktemp)
-	# In a subshell, whose report of an aborted QEMU goes nowhere.
-	(timeout -k 1 2 qemu-system-x86_64 -accel kvm -cpu host -machine q35 -m 64 \
-		-display none -nodefaults -no-reboot \
-		-chardev "file,id=fw,path=$probe" -device isa-debugcon,iobase=0x402,chardev=fw \
-		</dev/null >/dev/null 2>"$probe.err"; true) 2>/dev/null
-	out=$(head -c 7 "$probe")
-	kvm_why=$(grep -m1 -i 'error' "$probe.err" || true)
-	rm -f "$probe" "$probe.err"
-	[[ $out == SeaBIOS ]] || { kvm_why=${kvm_why:-"the KVM guest did not start"}; return 1; }
-}
 kvm_why=
 case $accel in
 auto)
@@ -82,7 +79,11 @@ kvm)
 	kvm_works || die "-K: KVM does not work here: $kvm_why"
 	info "accelerator: KVM" ;;
 tcg)
-	info "accelerator: TCG (-T)" ;;
+	if ((icount)); then
+		info "accelerator: TCG counting instructions (-I)"
+	else
+		info "accelerator: TCG (-T)"
+	fi ;;
 esac
 cpu=max
 [[ $accel == kvm ]] && cpu=host
@@ -104,6 +105,9 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing; run
 mkdir -p "$BUILD/vm"
 rundir=$(mktemp -d "$BUILD/vm/run-$(date +%Y%m%d-%H%M%S)-XXXX")
 ln -sfn "$(basename "$rundir")" "$BUILD/vm/latest"
+if [[ -n $runfile ]]; then
+	echo "$rundir" >"$runfile" || die "cannot write the run directory to $runfile"
+fi
 # Keep the ten newest runs.
 find "$BUILD/vm" -mindepth 1 -maxdepth 1 -type d -name 'run-*' | LC_ALL=C sort |
 	head -n -10 | xargs -r rm -rf
@@ -138,6 +142,9 @@ qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu"
 	-device "virtio-9p-pci,fsdev=out,mount_tag=krsi-out"
 	-chardev "stdio,id=con,signal=off"
 	-device virtio-serial-pci -device "virtconsole,chardev=con")
+if ((icount)); then
+	qemu+=(-icount shift=0,sleep=off)
+fi
 
 rc=0
 if ((shell)); then

@@ -28,9 +28,16 @@
  *             call fails with ENOMEM and changes nothing, or absorbs the
  *             failure and does all its work; kmemleak, where the kernel
  *             has it, finds nothing left behind
+ *   shim      (only with -p) an lsm_cgroup program attached and detached
+ *             in a loop, which frees the hook's cgroup shim each time,
+ *             while four threads per CPU call the hook, so that the
+ *             scheduler preempts some inside the BPF trampoline.  It needs
+ *             no KRSI: the same run on the base kernel tells whether a
+ *             failure is the series'
  *
  * Usage: krsi_stress [-d SECONDS] [-n MIN_SWAPS] [-f FUZZ_CALLS] [-s SEED]
- *                    [-p PHASE,...]   (default: all, in the order above)
+ *                    [-p PHASE,...]   (default: all but shim, in the order
+ *                    above)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -726,6 +733,58 @@ static void hook_call(enum expect e)
 	int ret = mprotect(page, page_size, PROT_READ);
 
 	check_result("mixed", e, ret, errno);
+}
+
+/* shim: four threads per CPU, not checked against a policy: always allowed. */
+#define SHIM_THREADS_PER_CPU 4
+
+static void *shim_worker(void *arg)
+{
+	unsigned long n = 0;
+	int ret;
+
+	pin_cpu((int)(long)arg);
+	while (!atomic_load(&stop_workers)) {
+		ret = mprotect(page, page_size, n & 1 ? PROT_READ : PROT_READ | PROT_WRITE);
+		check_result("shim", EXPECT_ALLOW, ret, errno);
+		n++;
+	}
+	atomic_fetch_add(&checks, n);
+	return NULL;
+}
+
+static void phase_shim(double seconds)
+{
+	unsigned long cycles = 0, c0 = atomic_load(&checks);
+	int nr = nr_cpus * SHIM_THREADS_PER_CPU, i, cg_fd;
+	double start = now(), end = start + seconds;
+	pthread_t *t;
+	struct bpf_link *l;
+
+	t = calloc(nr, sizeof(*t));
+	if (!t)
+		die("shim: out of memory");
+	cg_fd = cgroup_root_fd();
+	atomic_store(&stop_workers, false);
+	for (i = 0; i < nr; i++)
+		start_thread(&t[i], shim_worker, (void *)(long)i);
+	while (now() < end) {
+		l = bpf_program__attach_cgroup(skel->progs.cgroup_allow, cg_fd);
+		if (!l) {
+			violation("shim: lsm_cgroup attach: %s", strerror(errno));
+			break;
+		}
+		bpf_link__destroy(l);
+		cycles++;
+	}
+	atomic_store(&stop_workers, true);
+	for (i = 0; i < nr; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+	close(cg_fd);
+	printf("shim: %lu lsm_cgroup attach+detach, %d threads, %lu mprotect() calls in %.0f s\n",
+	       cycles, nr, atomic_load(&checks) - c0, now() - start);
+	fflush(stdout);
 }
 
 static void phase_mixed(double seconds)
@@ -1594,14 +1653,14 @@ int main(int argc, char **argv)
 	if (!duration || !seed)
 		die("-d and -s must be positive");
 	{
-		static const char *const known = ",churn,detach,capacity,mixed,fuzz,faults,";
+		static const char *const known = ",churn,detach,capacity,mixed,fuzz,faults,shim,";
 		char tok[64], *save, *t, list[256];
 
 		snprintf(list, sizeof(list), "%s", phases);
 		for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 			snprintf(tok, sizeof(tok), ",%s,", t);
 			if (!strstr(known, tok))
-				die("-p: no phase '%s' (churn, detach, capacity, mixed, fuzz, faults)", t);
+				die("-p: no phase '%s' (churn, detach, capacity, mixed, fuzz, faults, shim)", t);
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1618,7 +1677,7 @@ int main(int argc, char **argv)
 	page = (char *)page + page_size;
 	if (mprotect(page, page_size, PROT_READ))
 		die("mprotect: %s", strerror(errno));
-	if (access(HOOKS_DIR, F_OK))
+	if (strcmp(phases, "shim") && access(HOOKS_DIR, F_OK))
 		die("%s missing: a kernel without KRSI, or bpf not in lsm=", HOOKS_DIR);
 
 	skel = stress__open();
@@ -1644,6 +1703,8 @@ int main(int argc, char **argv)
 		phase_fuzz(fuzz_calls);
 	if (want("faults"))
 		phase_faults();
+	if (want("shim"))
+		phase_shim(t);
 
 	stress__destroy(skel);
 	printf("krsi_stress: %lu mprotect() checks (%lu during changes, not checked), violations: %lu, in %.0f s\n",
