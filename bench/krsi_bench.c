@@ -357,10 +357,17 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	page_size = sysconf(_SC_PAGESIZE);
-	page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/*
+	 * The page mprotect() changes, between two PROT_NONE pages: its
+	 * mapping never merges with a neighbour, whatever the address space
+	 * around it, so every call does the same work.
+	 */
+	page = mmap(NULL, 3 * page_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
+	page = (char *)page + page_size;
+	if (mprotect(page, page_size, PROT_READ | PROT_WRITE))
+		die("mprotect: %s", strerror(errno));
 
 	if (argc == 3 && !strcmp(argv[1], "ops"))
 		measure_n(argv[2]);
