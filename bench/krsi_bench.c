@@ -8,7 +8,8 @@
  *                             time the operations as the system is
  *   krsi_bench [--icount] scenarios
  *                             check the hooks, then S1 (nothing attached),
- *                             S2 (trampolines), S3 (KRSI), S4 (8 x KRSI)
+ *                             S2 (trampolines), S3 (KRSI), S4 (8 x KRSI),
+ *                             S5 (lsm_cgroup on the root cgroup)
  *   krsi_bench [--icount] latency [--trampoline-only]
  *                             attach + detach of one program on
  *                             file_mprotect, idle and busy hook
@@ -40,11 +41,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
 #include "bench_hooks.h"
 #include "bench_nop.skel.h"
 #include "bench_count.skel.h"
+#include "bench_cgroup.skel.h"
 
 #define SLICE_NS	20000000LL	/* one timed slice of one operation */
 #define SLICES		25
@@ -52,6 +56,7 @@
 #define BATCH		64
 #define NR_PROGS_S4	8
 #define LATENCY_ROUNDS	100
+#define CGROUP_DIR	"/tmp/krsi_bench_cgroup"	/* a cgroup2 mount of ours */
 #define ICOUNT_ROUNDS	25
 #define ICOUNT_LOOP	500000LL	/* instructions; a 250 Hz tick is 4000000 */
 
@@ -275,11 +280,29 @@ static void check_hooks(void)
 		die("the operations do not go through the hooks of bench_hooks.h");
 }
 
+/* Attach every lsm_cgroup program of @skel to the root cgroup. */
+static int attach_cgroup_all(struct bench_cgroup *skel, int cgroup_fd,
+			     struct bpf_link **links)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		links[n] = bpf_program__attach_cgroup(prog, cgroup_fd);
+		if (!links[n])
+			die("attaching %s to the root cgroup: %s",
+			    bpf_program__name(prog), strerror(errno));
+		n++;
+	}
+	return n;
+}
+
 static void scenarios(void)
 {
 	struct bpf_link *links[NR_PROGS_S4][NR_BENCH_HOOKS];
 	struct bench_nop *skel[NR_PROGS_S4];
-	int i, m, n[NR_PROGS_S4];
+	struct bench_cgroup *cg;
+	int i, m, n[NR_PROGS_S4], cgroup_fd;
 
 	check_hooks();
 	for (i = 0; i < NR_PROGS_S4; i++) {
@@ -287,6 +310,17 @@ static void scenarios(void)
 		if (!skel[i])
 			die("loading bench_nop: %s", strerror(errno));
 	}
+	cg = bench_cgroup__open_and_load();
+	if (!cg)
+		die("loading bench_cgroup: %s", strerror(errno));
+	/* The root of the cgroup2 hierarchy, which the benchmark runs in. */
+	if (mkdir(CGROUP_DIR, 0755) && errno != EEXIST)
+		die("mkdir %s: %s", CGROUP_DIR, strerror(errno));
+	if (mount("cgroup2", CGROUP_DIR, "cgroup2", 0, NULL))
+		die("mounting cgroup2 on %s: %s", CGROUP_DIR, strerror(errno));
+	cgroup_fd = open(CGROUP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgroup_fd < 0)
+		die("open %s: %s", CGROUP_DIR, strerror(errno));
 	/* S1 S2 S4 S3, MEASURES times over: a drift hits them all alike. */
 	for (m = 0; m < MEASURES; m++) {
 		measure("S1");
@@ -303,6 +337,17 @@ static void scenarios(void)
 		measure("S3");
 		detach_all(links[0], n[0]);
 	}
+	/*
+	 * S5 last: a detached lsm_cgroup program's trampoline shim goes away
+	 * only after a grace period and a work item, and would still be
+	 * there for the next scenario.
+	 */
+	n[0] = attach_cgroup_all(cg, cgroup_fd, links[0]);
+	measure_n("S5");
+	detach_all(links[0], n[0]);
+	close(cgroup_fd);
+	umount(CGROUP_DIR);
+	bench_cgroup__destroy(cg);
 	for (i = NR_PROGS_S4 - 1; i >= 0; i--)
 		bench_nop__destroy(skel[i]);
 }

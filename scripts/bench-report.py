@@ -27,10 +27,11 @@ SCENARIOS = [
     ('S2', '1 nop prog per hook, trampolines'),
     ('S3', '1 nop prog per hook, KRSI'),
     ('S4', '8 nop progs per hook, KRSI'),
+    ('S5', '1 nop prog per hook, lsm_cgroup'),
     ('S0b', '6.12 base, lsm= without bpf'),
     ('S1b', '6.12 base, bpf, nothing attached'),
 ]
-BASELINE = {'S1': 'S0', 'S2': 'S0', 'S3': 'S0', 'S4': 'S0', 'S1b': 'S0b'}
+BASELINE = {'S1': 'S0', 'S2': 'S0', 'S3': 'S0', 'S4': 'S0', 'S5': 'S0', 'S1b': 'S0b'}
 
 
 def fields(words):
@@ -171,7 +172,8 @@ def icount_report(header, counts, lat, hooks, failed):
     p('')
     p('Added instructions against a baseline: per operation / per hook call')
     p(f'{"scenario":<42} {"baseline":>8} {"open+close":>22} {"mprotect":>22}')
-    rows = [('S1', 'S0'), ('S2', 'S1'), ('S3', 'S1'), ('S4', 'S1'), ('S1b', 'S0b')]
+    rows = [('S1', 'S0'), ('S2', 'S1'), ('S3', 'S1'), ('S4', 'S1'), ('S5', 'S1'),
+            ('S1b', 'S0b')]
     for sc, base in rows:
         title = dict(SCENARIOS)[sc]
         row = f'{sc + "  " + title:<42} {base:>8} '
@@ -272,7 +274,7 @@ def main(path):
       'within a boot carry over.')
     if header:
         p(header)
-    p(f'{len(rounds)} round(s); each round boots S0 | S1-S4 | S0b | S1b in '
+    p(f'{len(rounds)} round(s); each round boots S0 | S1-S5 | S0b | S1b in '
       'turn; median [min..max] over the rounds.')
     p('')
     p('Cost per operation in getpid() units: ns per call / getpid ns, in interleaved')
@@ -292,7 +294,7 @@ def main(path):
             row += f'{summary([n[op] for n in norm[sc].values()], lambda x: f"{x:.2f}"):>22} '
         p(row.rstrip())
     p('')
-    p('Added cost against the same kernel without bpf, per round (S1-S4: S0; S1b: S0b)')
+    p('Added cost against the same kernel without bpf, per round (S1-S5: S0; S1b: S0b)')
     p(f'{"scenario":<42} {"open+close":>24} {"mprotect":>24}')
     over = {}
     for sc, title in SCENARIOS:

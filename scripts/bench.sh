@@ -13,7 +13,7 @@
 # Boots, ROUNDS times in alternation (default 2 counting instructions, 5
 # timing):
 #   KRSI kernel, lsm=capability      -> S0   (no bpf LSM)
-#   KRSI kernel, lsm=capability,bpf  -> S1, S2, S3, S4 (krsi_bench scenarios)
+#   KRSI kernel, lsm=capability,bpf  -> S1-S5 (krsi_bench scenarios)
 #   base kernel, lsm=capability      -> S0b
 #   base kernel, lsm=capability,bpf  -> S1b  (6.12's BPF LSM, the anchor)
 # then one boot of each kernel for the attach latencies.  The raw
@@ -62,7 +62,7 @@ src=$KRSI_ROOT/bench
 
 # The benchmark program, against the tree's libbpf.
 bin=$BUILD/bench/bin
-build_bpf_tool "$src" "$bin" "$samples" "$bpftool" krsi_bench bench_nop bench_count
+build_bpf_tool "$src" "$bin" "$samples" "$bpftool" krsi_bench bench_nop bench_count bench_cgroup
 
 out=$BUILD/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
