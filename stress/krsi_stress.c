@@ -1254,18 +1254,22 @@ struct hook_state {
 	char file[4096];
 	__u32 ids[KRSI_MAX_PROGS];
 	int n;
-	int mprotect_err;	/* 0: allowed */
+	int mprotect_err;	/* 0: allowed; < 0: mprotect() returned -this */
 };
 
 static void hook_state(int hook_fd, struct hook_state *st)
 {
+	int ret;
+
 	memset(st, 0, sizeof(*st));
 	if (hook_file_lines(HOOK, st->file, sizeof(st->file)) < 0)
 		die("faults: read the hook file: %s", strerror(errno));
 	st->n = query(hook_fd, st->ids, KRSI_MAX_PROGS);
 	if (st->n < 0)
 		die("faults: query: %s", strerror(-st->n));
-	st->mprotect_err = mprotect(page, page_size, PROT_READ) ? errno : 0;
+	ret = mprotect(page, page_size, PROT_READ);
+	/* A hook result that is no error code comes back as it is. */
+	st->mprotect_err = ret == -1 ? errno : -ret;
 }
 
 static bool same_state(const struct hook_state *a, const struct hook_state *b)
@@ -1418,6 +1422,22 @@ static long f_query(void)
 
 	return bpf_raw(BPF_PROG_QUERY, &a);
 }
+/*
+ * allow_0 attached before an allow_1 link on an idle hook: detaching it
+ * with no memory for the smaller array leaves a program in its place,
+ * which must allow as the hook without it does.
+ */
+static int allow_link = -1;
+static void s_detach_first(void)
+{
+	must(do_attach(f_allow_0, -1), "attach allow_0");
+	allow_link = must(do_link_create(f_allow_1, fh, BPF_LSM_MAC), "link allow_1");
+}
+static void t_detach_first(void)
+{
+	do_detach(f_allow_0);	/* still attached when the call failed */
+	close(allow_link);
+}
 static long f_idle_link(void) { return do_link_create(f_deny_a, fh, BPF_LSM_MAC); }
 static long f_idle_attach(void) { return do_attach(f_deny_a, -1); }
 static void u_idle_attach(long r) { must(do_detach(f_deny_a), "undo attach"); }
@@ -1448,6 +1468,8 @@ static const struct fault_op fault_ops[] = {
 	{ "LINK_DETACH", true, .call = f_link_detach,
 	  .setup = s_link_detach, .teardown = t_link_detach },
 	{ "PROG_QUERY", true, .call = f_query },
+	{ "PROG_DETACH, first of two allowing", false, .call = f_detach,
+	  .setup = s_detach_first, .teardown = t_detach_first },
 	{ "LINK_CREATE, idle hook", false, .call = f_idle_link, .undo = u_close },
 	{ "PROG_ATTACH, idle hook", false, .call = f_idle_attach, .undo = u_idle_attach },
 	{ "trampoline LINK_CREATE, idle hook", false, .call = f_tramp_link, .undo = u_close },
