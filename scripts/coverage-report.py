@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Line coverage of the series' kernel code from a "make coverage" run.
 
-For each C file under kernel/ and security/ that the series adds, every
-line with code counts; for each file it changes, the lines it adds.  The
-counters are the .gcda files the guest copied, read with the .gcno files
-of the build by the host's gcov.  Prints one line per file and then every
+For each C file or header under kernel/ and security/ that the series
+adds, every line with code counts; for each file it changes, the lines it
+adds.  The counters are the .gcda files the guest copied, read with the
+.gcno files of the build by the host's gcov.  A header's lines are those
+of the inline code the series' C files compile from it: a line counts as
+run when any of them ran it.  Prints one line per file and then every
 line not run; fails when a file is below the minimum.
 
 Usage: coverage-report.py TREE KBUILD GCOV_DIR [--min PERCENT]
@@ -26,7 +28,7 @@ def git(tree, *args):
 
 def series_files(tree):
     out = git(tree, "diff", "--name-status", "krsi-base..HEAD", "--",
-              "kernel/*.c", "security/*.c")
+              "kernel/*.c", "security/*.c", "kernel/*.h", "security/*.h")
     files = []
     for line in out.splitlines():
         status, path = line.split("\t", 1)
@@ -43,8 +45,10 @@ def added_lines(tree, path):
     return lines
 
 
-def gcov_lines(tree, kbuild, gcov_dir, path):
-    """{line: (count or None if not run, text)} for lines with code."""
+def gcov_lines(tree, kbuild, gcov_dir, path, source=None):
+    """{line: (count or None if not run, text)} for lines with code of
+    SOURCE (default: PATH itself) in the object compiled from PATH."""
+    source = source or path
     rel_dir, name = os.path.split(path)
     stem = os.path.splitext(name)[0]
     gcda = os.path.join(gcov_dir, rel_dir, stem + ".gcda")
@@ -68,14 +72,24 @@ def gcov_lines(tree, kbuild, gcov_dir, path):
         if lineno == 0:
             if text.startswith("Source:"):
                 src = text[len("Source:"):]
-                mine = os.path.normpath(src).endswith(os.sep + path) or src == path
+                mine = os.path.normpath(src).endswith(os.sep + source) or src == source
             continue
         if not mine or count == "-":
             continue
         count = count.rstrip("*")
         result[lineno] = (None if count in ("#####", "=====") else int(count), text)
-    if not result:
+    if not result and source == path:
         sys.exit(f"coverage-report.py: gcov found no lines of {path}")
+    return result
+
+
+def header_lines(tree, kbuild, gcov_dir, header, c_files):
+    """A header's lines with code over every object that compiles them."""
+    result = {}
+    for path in c_files:
+        for n, (c, t) in gcov_lines(tree, kbuild, gcov_dir, path, header).items():
+            old = result.get(n, (None, t))[0]
+            result[n] = (c if old is None else old + (c or 0), t)
     return result
 
 
@@ -89,8 +103,13 @@ def main():
 
     rows, missed, low = [], [], []
     total_run = total_lines = 0
-    for path, new in series_files(args.tree):
-        lines = gcov_lines(args.tree, args.kbuild, args.gcov_dir, path)
+    files = series_files(args.tree)
+    c_files = [p for p, _ in files if p.endswith(".c")]
+    for path, new in files:
+        if path.endswith(".h"):
+            lines = header_lines(args.tree, args.kbuild, args.gcov_dir, path, c_files)
+        else:
+            lines = gcov_lines(args.tree, args.kbuild, args.gcov_dir, path)
         if not new:
             wanted = added_lines(args.tree, path)
             lines = {n: v for n, v in lines.items() if n in wanted}
