@@ -13,7 +13,7 @@ S := $(CURDIR)/scripts
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
 	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, REPEAT=N: N boots in a row)"
-	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, as ratios (TCG)"
+	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, in instructions under TCG (KVM=1: wall time under KVM)"
 	@echo "make stress     policy churn, capacity race, bpf(2) fuzzing and fault injection on 2 vCPUs (STRESS=\"-d 600\" for longer)"
 	@echo "make coverage   line coverage of the series' kernel code by the selftests and a short stress run"
 	@echo "make distro     the series in Debian's config: W=1 and sparse, no new warning vs the base"
