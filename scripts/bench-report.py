@@ -100,6 +100,43 @@ GOAL_EXTRA_PROG = 10        # instructions per hook call per extra KRSI program
 GOAL_LAT = {'idle': 1000, 'busy': 200}
 
 
+def failed_boots(p, failed):
+    if failed:
+        p('')
+        p('FAILED boots (no number printed for them):')
+        for f_ in failed:
+            p(f'  {f_}')
+
+
+def latency_table(p, lat, title):
+    """The attach + detach table under TITLE lines; the trampoline / KRSI
+    ratio of the medians, by hook state."""
+    for line in title:
+        p(line)
+    p(f'{"path":<34} {"idle hook":>28} {"busy hook":>28}')
+    rows = [('trampoline, KRSI kernel', ('krsi', 'trampoline')),
+            ('trampoline, 6.12 base', ('base', 'trampoline')),
+            ('KRSI link, KRSI kernel', ('krsi', 'krsi'))]
+    for name, key in rows:
+        row = f'{name:<34} '
+        for state in ('idle', 'busy'):
+            d = lat.get(key + (state,))
+            cell = (f'{d["median"]:.0f} [{d["min"]:.0f}..{d["max"]:.0f}] x{d["rounds"]:.0f}'
+                    if d else 'could not run')
+            row += f'{cell:>28} '
+        p(row.rstrip())
+    ratio = {}
+    for state in ('idle', 'busy'):
+        t = lat.get(('krsi', 'trampoline', state))
+        k = lat.get(('krsi', 'krsi', state))
+        if t and k and k['median'] > 0:
+            ratio[state] = t['median'] / k['median']
+    p(f'{"trampoline / KRSI (medians)":<34} '
+      + ' '.join(f'{(f"{ratio[s]:.0f}x" if s in ratio else "n/a"):>28}'
+                 for s in ('idle', 'busy')))
+    return ratio
+
+
 def icount_report(header, counts, lat, hooks, failed):
     out = []
     p = out.append
@@ -183,30 +220,9 @@ def icount_report(header, counts, lat, hooks, failed):
         p(row.rstrip())
 
     p('')
-    p('Attach + detach of one nop program on file_mprotect, guest microseconds')
-    p('(instructions / 1000, idle time skipped): median [min..max]')
-    p(f'{"path":<34} {"idle hook":>28} {"busy hook":>28}')
-    lat_rows = [('trampoline, KRSI kernel', ('krsi', 'trampoline')),
-                ('trampoline, 6.12 base', ('base', 'trampoline')),
-                ('KRSI link, KRSI kernel', ('krsi', 'krsi'))]
-    for title, key in lat_rows:
-        row = f'{title:<34} '
-        for state in ('idle', 'busy'):
-            d = lat.get(key + (state,))
-            c = (f'{d["median"]:.0f} [{d["min"]:.0f}..{d["max"]:.0f}] x{d["rounds"]:.0f}'
-                 if d else 'could not run')
-            row += f'{c:>28} '
-        p(row.rstrip())
-    ratio = {}
-    for state in ('idle', 'busy'):
-        t = lat.get(('krsi', 'trampoline', state))
-        k = lat.get(('krsi', 'krsi', state))
-        if t and k and k['median'] > 0:
-            ratio[state] = t['median'] / k['median']
-    p(f'{"trampoline / KRSI (medians)":<34} '
-      + ' '.join(f'{(f"{ratio[s_]:.0f}x" if s_ in ratio else "n/a"):>28}'
-                 for s_ in ('idle', 'busy')))
-
+    ratio = latency_table(p, lat, [
+        'Attach + detach of one nop program on file_mprotect, guest microseconds',
+        '(instructions / 1000, idle time skipped): median [min..max]'])
     p('')
     p('Goals')
     unmet = 0
@@ -252,11 +268,7 @@ def icount_report(header, counts, lat, hooks, failed):
              f'{ratio[state]:.0f}x' if state in ratio else 'could not run')
     goal('decision counters at most 5 instructions per hook call', None,
          'no counters in this series')
-    if failed:
-        p('')
-        p('FAILED boots (no number printed for them):')
-        for f_ in failed:
-            p(f'  {f_}')
+    failed_boots(p, failed)
     print('\n'.join(out))
     return 0
 
@@ -317,28 +329,8 @@ def main(path):
         for (op, hook), hits in sorted(hooks.items()):
             p(f'  {OP_TITLE.get(op, op):<11} {hook:<22} {summary(hits, lambda x: f"{x:.0f}")} hits')
     p('')
-    p('Attach + detach of one nop program on file_mprotect, microseconds: median [min..max]')
-    p(f'{"path":<34} {"idle hook":>28} {"busy hook":>28}')
-    rows = [('trampoline, KRSI kernel', ('krsi', 'trampoline')),
-            ('trampoline, 6.12 base', ('base', 'trampoline')),
-            ('KRSI link, KRSI kernel', ('krsi', 'krsi'))]
-    for title, key in rows:
-        row = f'{title:<34} '
-        for state in ('idle', 'busy'):
-            d = lat.get(key + (state,))
-            cell = (f'{d["median"]:.0f} [{d["min"]:.0f}..{d["max"]:.0f}] x{d["rounds"]:.0f}'
-                    if d else 'could not run')
-            row += f'{cell:>28} '
-        p(row.rstrip())
-    ratio = {}
-    for state in ('idle', 'busy'):
-        t = lat.get(('krsi', 'trampoline', state))
-        k = lat.get(('krsi', 'krsi', state))
-        if t and k and k['median'] > 0:
-            ratio[state] = t['median'] / k['median']
-    p(f'{"trampoline / KRSI (medians)":<34} '
-      + ' '.join(f'{(f"{ratio[s]:.0f}x" if s in ratio else "n/a"):>28}'
-                 for s in ('idle', 'busy')))
+    ratio = latency_table(p, lat, [
+        'Attach + detach of one nop program on file_mprotect, microseconds: median [min..max]'])
     p('')
     p('Goals (not tests; where the figures stand)')
 
@@ -380,11 +372,7 @@ def main(path):
         else:
             goal(f'KRSI attach+detach >= {want}x faster, {state} hook', None,
                  'could not run')
-    if failed:
-        p('')
-        p('FAILED boots (no number printed for them):')
-        for f_ in failed:
-            p(f'  {f_}')
+    failed_boots(p, failed)
     print('\n'.join(out))
     return 0
 
