@@ -214,25 +214,40 @@ static void measure_n(const char *label)
 		measure(label);
 }
 
-static struct bpf_link *attach(const struct bpf_program *prog, bool krsi)
+/* How a program is attached; VIA_CGROUP: lsm_cgroup, to cgroup_fd. */
+enum via { VIA_TRAMPOLINE, VIA_KRSI, VIA_CGROUP };
+static const char * const via_names[] = { "a trampoline", "KRSI", "the root cgroup" };
+static int cgroup_fd = -1;
+
+static struct bpf_link *attach(const struct bpf_program *prog, enum via via)
 {
 	struct bpf_link *link;
 
-	link = krsi ? bpf_program__attach_krsi(prog, NULL) : bpf_program__attach_lsm(prog);
+	switch (via) {
+	case VIA_KRSI:
+		link = bpf_program__attach_krsi(prog, NULL);
+		break;
+	case VIA_CGROUP:
+		link = bpf_program__attach_cgroup(prog, cgroup_fd);
+		break;
+	default:
+		link = bpf_program__attach_lsm(prog);
+		break;
+	}
 	if (!link)
 		die("attaching %s through %s: %s", bpf_program__name(prog),
-		    krsi ? "KRSI" : "a trampoline", strerror(errno));
+		    via_names[via], strerror(errno));
 	return link;
 }
 
 /* Attach every program of @obj; the links go to @links, their count is returned. */
-static int attach_all(struct bpf_object *obj, bool krsi, struct bpf_link **links)
+static int attach_all(struct bpf_object *obj, enum via via, struct bpf_link **links)
 {
 	struct bpf_program *prog;
 	int n = 0;
 
 	bpf_object__for_each_program(prog, obj)
-		links[n++] = attach(prog, krsi);
+		links[n++] = attach(prog, via);
 	return n;
 }
 
@@ -255,7 +270,7 @@ static void check_hooks(void)
 	if (!skel)
 		die("loading bench_count: %s", strerror(errno));
 	skel->bss->target_pid = getpid();
-	n = attach_all(skel->obj, true, links);
+	n = attach_all(skel->obj, VIA_KRSI, links);
 	for (op = 0; op < NR_OPS; op++) {
 		memcpy(before, skel->bss->hits, sizeof(before));
 		for (i = 0; i < 10; i++)
@@ -280,29 +295,12 @@ static void check_hooks(void)
 		die("the operations do not go through the hooks of bench_hooks.h");
 }
 
-/* Attach every lsm_cgroup program of @skel to the root cgroup. */
-static int attach_cgroup_all(struct bench_cgroup *skel, int cgroup_fd,
-			     struct bpf_link **links)
-{
-	struct bpf_program *prog;
-	int n = 0;
-
-	bpf_object__for_each_program(prog, skel->obj) {
-		links[n] = bpf_program__attach_cgroup(prog, cgroup_fd);
-		if (!links[n])
-			die("attaching %s to the root cgroup: %s",
-			    bpf_program__name(prog), strerror(errno));
-		n++;
-	}
-	return n;
-}
-
 static void scenarios(void)
 {
 	struct bpf_link *links[NR_PROGS_S4][NR_BENCH_HOOKS];
 	struct bench_nop *skel[NR_PROGS_S4];
 	struct bench_cgroup *cg;
-	int i, m, n[NR_PROGS_S4], cgroup_fd;
+	int i, m, n[NR_PROGS_S4];
 
 	check_hooks();
 	for (i = 0; i < NR_PROGS_S4; i++) {
@@ -325,12 +323,12 @@ static void scenarios(void)
 	for (m = 0; m < MEASURES; m++) {
 		measure("S1");
 
-		n[0] = attach_all(skel[0]->obj, false, links[0]);
+		n[0] = attach_all(skel[0]->obj, VIA_TRAMPOLINE, links[0]);
 		measure("S2");
 		detach_all(links[0], n[0]);
 
 		for (i = 0; i < NR_PROGS_S4; i++)
-			n[i] = attach_all(skel[i]->obj, true, links[i]);
+			n[i] = attach_all(skel[i]->obj, VIA_KRSI, links[i]);
 		measure("S4");
 		for (i = NR_PROGS_S4 - 1; i >= 1; i--)
 			detach_all(links[i], n[i]);
@@ -342,7 +340,7 @@ static void scenarios(void)
 	 * only after a grace period and a work item, and would still be
 	 * there for the next scenario.
 	 */
-	n[0] = attach_cgroup_all(cg, cgroup_fd, links[0]);
+	n[0] = attach_all(cg->obj, VIA_CGROUP, links[0]);
 	measure_n("S5");
 	detach_all(links[0], n[0]);
 	close(cgroup_fd);
@@ -353,14 +351,14 @@ static void scenarios(void)
 }
 
 static void latency_rounds(const char *path, const char *state,
-			   const struct bpf_program *prog, bool krsi, double *us)
+			   const struct bpf_program *prog, enum via via, double *us)
 {
 	long long t;
 	int i;
 
 	for (i = 0; i < LATENCY_ROUNDS; i++) {
 		t = now_ns();
-		bpf_link__destroy(attach(prog, krsi));
+		bpf_link__destroy(attach(prog, via));
 		us[i] = (now_ns() - t) / 1000.0;
 	}
 	qsort(us, LATENCY_ROUNDS, sizeof(double), cmp_double);
@@ -375,19 +373,18 @@ static void latency(bool krsi_too)
 	double us[LATENCY_ROUNDS];
 	struct bench_nop *a, *b;
 	struct bpf_link *hold;
-	int path;
+	enum via via;
 
 	a = bench_nop__open_and_load();
 	b = bench_nop__open_and_load();
 	if (!a || !b)
 		die("loading bench_nop: %s", strerror(errno));
-	/* path 0: trampoline, 1: KRSI */
-	for (path = 0; path <= krsi_too; path++) {
-		const char *name = path ? "krsi" : "trampoline";
+	for (via = VIA_TRAMPOLINE; via <= (krsi_too ? VIA_KRSI : VIA_TRAMPOLINE); via++) {
+		const char *name = via == VIA_KRSI ? "krsi" : "trampoline";
 
-		latency_rounds(name, "idle", a->progs.nop_file_mprotect, path, us);
-		hold = attach(b->progs.nop_file_mprotect, path);
-		latency_rounds(name, "busy", a->progs.nop_file_mprotect, path, us);
+		latency_rounds(name, "idle", a->progs.nop_file_mprotect, via, us);
+		hold = attach(b->progs.nop_file_mprotect, via);
+		latency_rounds(name, "busy", a->progs.nop_file_mprotect, via, us);
 		bpf_link__destroy(hold);
 	}
 	bench_nop__destroy(a);
