@@ -19,14 +19,9 @@ build_krsi_stress
 
 args=("$@")
 ((${#args[@]})) || args=(-d 60)
-vmrc=0
-runfile=$(mktemp)
-trap 'rm -f "$runfile"' EXIT
-"$KRSI_ROOT/scripts/vmtest.sh" -k "$KBUILD/arch/x86/boot/bzImage" -l capability,bpf,apparmor \
-	-c 2 -t 5400 -r "$runfile" -- "$KRSI_ROOT/scripts/guest-coverage.sh" "$SELFTESTS" "$SAMPLES" \
-	"$KRSI_STRESS" "$KBUILD" "${args[@]}" || vmrc=$?
-rundir=$(cat "$runfile")
-[[ -n $rundir ]] || die "the VM did not start (status $vmrc)"
-((vmrc == 0)) || die "the coverage run failed (status $vmrc); see $rundir/serial.log"
-python3 "$KRSI_ROOT/scripts/coverage-report.py" "$TREE" "$KBUILD" "$rundir/gcov" \
+run_vm -k "$KBUILD/arch/x86/boot/bzImage" -l capability,bpf,apparmor -c 2 -t 5400 -- \
+	"$KRSI_ROOT/scripts/guest-coverage.sh" "$SELFTESTS" "$SAMPLES" \
+	"$KRSI_STRESS" "$KBUILD" "${args[@]}"
+((VM_RC == 0)) || die "the coverage run failed (status $VM_RC); see $VM_RUNDIR/serial.log"
+python3 "$KRSI_ROOT/scripts/coverage-report.py" "$TREE" "$KBUILD" "$VM_RUNDIR/gcov" \
 	--min "${COVERAGE_MIN:-90}"

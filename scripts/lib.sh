@@ -119,3 +119,17 @@ kvm_works() {
 	rm -f "$probe" "$probe.err"
 	[[ $out == SeaBIOS ]] || { kvm_why=${kvm_why:-"the KVM guest did not start"}; return 1; }
 }
+
+# Run scripts/vmtest.sh with the given options and command; sets VM_RC to
+# its status and VM_RUNDIR to its run directory (read back through -r, as
+# build/vm/latest may be another VM's by then).
+run_vm() {
+	local runfile
+
+	runfile=$(mktemp)
+	VM_RC=0
+	"$KRSI_ROOT/scripts/vmtest.sh" -r "$runfile" "$@" || VM_RC=$?
+	VM_RUNDIR=$(cat "$runfile")
+	rm -f "$runfile"
+	[[ -n $VM_RUNDIR ]] || die "the VM did not start (status $VM_RC)"
+}

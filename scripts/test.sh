@@ -24,22 +24,16 @@ samples=$SAMPLES
 lsm=capability,bpf,apparmor
 
 # One boot of the VM and the summary of its test_progs run.
-runfile=$(mktemp)
-trap 'rm -f "$runfile"' EXIT
 run_once() {
-	local vmrc=0 sumrc=0 rundir
+	local sumrc=0
 
-	: >"$runfile"
-	"$KRSI_ROOT/scripts/vmtest.sh" -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t "$timeout" \
-		-r "$runfile" -- \
-		"$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" "$@" || vmrc=$?
-	rundir=$(cat "$runfile")
-	[[ -n $rundir ]] || die "the VM did not start (status $vmrc)"
-	python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$rundir/test_progs.log" || sumrc=$?
-	if ((vmrc != 0 && sumrc == 0)); then
-		die "the VM run failed (status $vmrc) although no test failed; see $rundir/serial.log"
+	run_vm -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t "$timeout" -- \
+		"$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" "$@"
+	python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$VM_RUNDIR/test_progs.log" || sumrc=$?
+	if ((VM_RC != 0 && sumrc == 0)); then
+		die "the VM run failed (status $VM_RC) although no test failed; see $VM_RUNDIR/serial.log"
 	fi
-	((vmrc == 0 && sumrc == 0))
+	((VM_RC == 0 && sumrc == 0))
 }
 
 # REPEAT=N: N boots in a row, each a fresh VM; the first failure ends it.
