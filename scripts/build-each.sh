@@ -10,7 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[[ -d $TREE/.git ]] || die "no work tree; run 'make tree'"
+[[ -e $TREE/.git ]] || die "no work tree; run 'make tree'"
 [[ -z $(git -C "$TREE" status --porcelain --untracked-files=no) ]] ||
 	die "$TREE has uncommitted changes; commit or export them first"
 branch=$(git -C "$TREE" symbolic-ref -q --short HEAD) ||

@@ -10,7 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[[ -d $TREE/.git ]] || die "no work tree; run 'make tree'"
+[[ -e $TREE/.git ]] || die "no work tree; run 'make tree'"
 chk=$BUILD/check-tree
 
 # 1. git am of every patch on a clean base.

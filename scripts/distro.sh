@@ -17,7 +17,7 @@ set -euo pipefail
 
 config=/usr/src/${CONFIG_PACKAGE}/config.amd64_none_amd64.xz
 [[ -f $config ]] || die "no $config; run 'make deps'"
-[[ -d $TREE/.git ]] || die "no work tree; run 'make tree'"
+[[ -e $TREE/.git ]] || die "no work tree; run 'make tree'"
 command -v sparse >/dev/null || die "sparse missing; run 'make deps'"
 
 # The kernel directories the series changes C files in (not tools/,

@@ -23,7 +23,7 @@ while (($#)); do
 	esac
 done
 
-[[ -d $TREE/.git ]] || die "no work tree at $TREE; run 'make tree'"
+[[ -e $TREE/.git ]] || die "no work tree at $TREE; run 'make tree'"
 git -C "$TREE" rev-parse -q --verify krsi-base >/dev/null ||
 	die "$TREE has no krsi-base tag; run 'make tree FORCE=1'"
 if [[ -n $(git -C "$TREE" status --porcelain --untracked-files=no) ]]; then
