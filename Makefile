@@ -47,7 +47,9 @@ selftests: kernel
 	@$(S)/selftests.sh
 
 run: samples
-	@$(S)/vmtest.sh -t 600 -- $(S)/guest-run.sh $(BUILD)/samples $(BUILD)/bpftool/bpftool
+	@$(S)/auditd.sh
+	@$(S)/vmtest.sh -t 600 -- $(S)/guest-run.sh $(BUILD)/samples $(BUILD)/bpftool/bpftool \
+		$(BUILD)/auditd/root
 
 test: selftests samples
 	@$(S)/test.sh

@@ -8,8 +8,10 @@
  *                             time the operations as the system is
  *   krsi_bench [--icount] scenarios
  *                             check the hooks, then S1 (nothing attached),
- *                             S2 (trampolines), S3 (KRSI), S4 (8 x KRSI),
- *                             S5 (lsm_cgroup on the root cgroup)
+ *                             S2 (trampolines), S3 (KRSI), S3s (KRSI with
+ *                             BPF statistics on, which KRSI's run counters
+ *                             need), S4 (8 x KRSI), S5 (lsm_cgroup on the
+ *                             root cgroup)
  *   krsi_bench [--icount] latency [--trampoline-only]
  *                             attach + detach of one program on
  *                             file_mprotect, idle and busy hook
@@ -44,6 +46,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bench_hooks.h"
 #include "bench_nop.skel.h"
@@ -300,7 +303,7 @@ static void scenarios(void)
 	struct bpf_link *links[NR_PROGS_S4][NR_BENCH_HOOKS];
 	struct bench_nop *skel[NR_PROGS_S4];
 	struct bench_cgroup *cg;
-	int i, m, n[NR_PROGS_S4];
+	int i, m, n[NR_PROGS_S4], stats_fd;
 
 	check_hooks();
 	for (i = 0; i < NR_PROGS_S4; i++) {
@@ -333,6 +336,12 @@ static void scenarios(void)
 		for (i = NR_PROGS_S4 - 1; i >= 1; i--)
 			detach_all(links[i], n[i]);
 		measure("S3");
+		/* Runs are counted, by KRSI and BPF, while statistics are on. */
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			die("BPF_ENABLE_STATS: %s", strerror(errno));
+		measure("S3s");
+		close(stats_fd);
 		detach_all(links[0], n[0]);
 	}
 	/*

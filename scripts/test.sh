@@ -36,6 +36,24 @@ run_once() {
 	((VM_RC == 0 && sumrc == 0))
 }
 
+# The boot parameter: krsi.enforce=0 starts KRSI in permissive mode; any
+# value but 0 and 1 is refused with a warning and leaves it enforcing.
+# Usage: check_enforce_param VALUE WANT [WARNING]
+check_enforce_param() {
+	local got
+	run_vm -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t 300 -a "krsi.enforce=$1" -- \
+		sh -c 'cat /sys/kernel/security/bpf/enforce >"$KRSI_RUNDIR/enforce"'
+	((VM_RC == 0)) || die "boot with krsi.enforce=$1 failed; see $VM_RUNDIR/serial.log"
+	got=$(cat "$VM_RUNDIR/enforce")
+	[[ $got == "$2" ]] || die "booted with krsi.enforce=$1, the enforce file reads '$got', not $2"
+	if [[ -n ${3:-} ]] && ! grep -qF "$3" "$VM_RUNDIR/serial.log"; then
+		die "booted with krsi.enforce=$1, the kernel log does not say '$3'"
+	fi
+	info "krsi.enforce=$1 at boot: the enforce file reads $got"
+}
+check_enforce_param 0 0
+check_enforce_param 2 1 "krsi.enforce=2 ignored"
+
 # REPEAT=N: N boots in a row, each a fresh VM; the first failure ends it.
 repeat=${REPEAT:-1}
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || die "REPEAT takes a positive whole number, not '$repeat'"
