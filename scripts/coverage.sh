@@ -19,7 +19,10 @@ build_krsi_stress
 
 args=("$@")
 ((${#args[@]})) || args=(-d 60)
-run_vm -k "$KBUILD/arch/x86/boot/bzImage" -l capability,bpf,apparmor -c 2 -t 5400 -- \
+# krsi.enforce= twice: a refused value, then 1, so that the boot
+# parameter's handler runs both ways and KRSI still enforces.
+run_vm -k "$KBUILD/arch/x86/boot/bzImage" -l capability,bpf,apparmor -c 2 -t 5400 \
+	-a "krsi.enforce=2 krsi.enforce=1" -- \
 	"$KRSI_ROOT/scripts/guest-coverage.sh" "$SELFTESTS" "$SAMPLES" \
 	"$KRSI_STRESS" "$KBUILD" "${args[@]}"
 ((VM_RC == 0)) || die "the coverage run failed (status $VM_RC); see $VM_RUNDIR/serial.log"
