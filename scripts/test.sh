@@ -54,6 +54,27 @@ check_enforce_param() {
 check_enforce_param 0 0
 check_enforce_param 2 1 "krsi.enforce=2 ignored"
 
+# The seal lasts until reboot: its test runs in boots of its own, sealed by
+# the boot parameter (krsi.seal=1: the first attachment seals) and by a
+# write to the seal file.  The subtest runs only when KRSI_SEAL names how.
+# Usage: check_seal boot|write
+check_seal() {
+	local args=() sumrc=0
+	[[ $1 == boot ]] && args=(-a krsi.seal=1)
+	run_vm -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t 600 "${args[@]}" -- \
+		env KRSI_SEAL="$1" "$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" \
+		-a krsi_seal/sealed
+	python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$VM_RUNDIR/test_progs.log" || sumrc=$?
+	((VM_RC == 0 && sumrc == 0)) || die "the sealed boot (KRSI_SEAL=$1) failed; see $VM_RUNDIR"
+	grep -q '^#[0-9]*/[0-9]* *krsi_seal/sealed:OK' "$VM_RUNDIR/test_progs.log" ||
+		die "the sealed boot (KRSI_SEAL=$1) did not run krsi_seal/sealed; see $VM_RUNDIR"
+	grep -q "krsi: sealed by ${1/boot/attach}:" "$VM_RUNDIR/serial.log" ||
+		die "the sealed boot (KRSI_SEAL=$1): the kernel log does not say it was sealed"
+	info "sealed by $1: krsi_seal/sealed passed"
+}
+check_seal boot
+check_seal write
+
 # REPEAT=N: N boots in a row, each a fresh VM; the first failure ends it.
 repeat=${REPEAT:-1}
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || die "REPEAT takes a positive whole number, not '$repeat'"
