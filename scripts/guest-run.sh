@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Runs in the VM for "make run": show KRSI active, then the sample policies
-# auditing and denying, live.  Every claim printed is checked; the first
+# auditing and denying, live, and one that denies what it has seen run.  Every claim printed is checked; the first
 # that does not hold ends the run with an error.
 #
 # Usage: guest-run.sh SAMPLES_DIR BPFTOOL AUDITD_ROOT
@@ -256,5 +256,31 @@ show /bin/echo hello again
 sleep 0.5
 [[ $(wc -l <"$work/audit.jsonl") == "$lines" ]] || fail "an exec was audited after detach"
 echo "(no audit line: audit_exec is detached)"
+
+step "9. Detect, then enforce: a dropped file runs once, then never again"
+rerun_dir=$(mktemp -d /tmp/rerun.XXXXXX)
+chmod 1777 "$rerun_dir"
+cp /bin/true "$rerun_dir/tool"
+start_policy deny_rerun "$work/rerun.jsonl"
+show "$rerun_dir/tool" || fail "the first exec of $rerun_dir/tool was denied"
+echo "(exit status 0: the first run is allowed, and reported)"
+line=
+for ((i = 0; i < 100; i++)); do
+	line=$(grep -F "\"filename\":\"$rerun_dir/tool\"" "$work/rerun.jsonl" || true)
+	[[ -n $line ]] && break
+	sleep 0.1
+done
+[[ -n $line ]] || fail "deny_rerun did not report the exec of $rerun_dir/tool"
+echo "$line"
+latency=$(sed -n 's/.*"denied_after_us":\([0-9.]*\)}$/\1/p' <<<"$line")
+[[ -n $latency ]] || fail "deny_rerun's line has no denied_after_us"
+echo "(from the exec to the deny map's update: $latency us)"
+expect_denied env "$rerun_dir/tool"
+show kill -TERM "${pids[@]}"
+stop_loaders
+grep -v ': attached' "$work/deny_rerun.err"
+grep -q 'detached; 1 exec(s) denied' "$work/deny_rerun.err" ||
+	fail "deny_rerun did not count the denied exec"
+rm -rf "$rerun_dir"
 
 step "Done: every step above was checked"

@@ -27,7 +27,7 @@ if [[ -x $dir/tools/sbin/bpftool ]]; then
 fi
 # The sample policies' test runs them from krsi-samples/.
 mkdir -p "$work/krsi-samples"
-cp "$samples"/{audit_exec,deny_tmpfs_exec,deny_wx,try_wx} "$work/krsi-samples/"
+cp "$samples"/{audit_exec,deny_rerun,deny_tmpfs_exec,deny_wx,try_wx} "$work/krsi-samples/"
 # What is built but not run, with the reasons (scripts/selftests.deny).
 cp "$(dirname "$0")/selftests.deny" "$work/"
 cd "$work"
