@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Runs in the VM for "make run": show KRSI active, then the sample policies
-# auditing and denying, live, and one that denies what it has seen run.  Every claim printed is checked; the first
-# that does not hold ends the run with an error.
+# auditing and denying, live, and one that denies what it has seen run.
+# Every claim printed is checked; the first that does not hold ends the run
+# with an error.
 #
 # Usage: guest-run.sh SAMPLES_DIR BPFTOOL AUDITD_ROOT
 # (AUDITD_ROOT: Debian's auditd unpacked by scripts/auditd.sh)
@@ -66,11 +67,13 @@ start_policy() {
 	fail "$name did not attach"
 }
 
-# The audit line of one pid, waiting for the loader to print it.
-audit_line() {
-	local pid=$1 i line
+# The line of FILE that holds the fixed string NEEDLE, waiting up to ten
+# seconds for a loader to write it; nothing when none comes.
+# Usage: wait_line FILE NEEDLE
+wait_line() {
+	local i line
 	for ((i = 0; i < 100; i++)); do
-		line=$(grep -F "\"pid\":$pid," "$work/audit.jsonl" || true)
+		line=$(grep -F -- "$2" "$1" || true)
 		if [[ -n $line ]]; then
 			echo "$line"
 			return
@@ -151,7 +154,7 @@ printf '$ /bin/echo hello from /bin/echo\n'
 /bin/echo hello from /bin/echo &
 pid=$!
 wait "$pid" || fail "/bin/echo failed"
-line=$(audit_line "$pid")
+line=$(wait_line "$work/audit.jsonl" "\"pid\":$pid,")
 [[ -n $line ]] || fail "no audit line for pid $pid"
 echo "audit_exec: $line"
 [[ $line == *'"filename":"/bin/echo"'* ]] || fail "the audit line does not name /bin/echo"
@@ -264,12 +267,7 @@ cp /bin/true "$rerun_dir/tool"
 start_policy deny_rerun "$work/rerun.jsonl"
 show "$rerun_dir/tool" || fail "the first exec of $rerun_dir/tool was denied"
 echo "(exit status 0: the first run is allowed, and reported)"
-line=
-for ((i = 0; i < 100; i++)); do
-	line=$(grep -F "\"filename\":\"$rerun_dir/tool\"" "$work/rerun.jsonl" || true)
-	[[ -n $line ]] && break
-	sleep 0.1
-done
+line=$(wait_line "$work/rerun.jsonl" "\"filename\":\"$rerun_dir/tool\"")
 [[ -n $line ]] || fail "deny_rerun did not report the exec of $rerun_dir/tool"
 echo "$line"
 latency=$(sed -n 's/.*"denied_after_us":\([0-9.]*\)}$/\1/p' <<<"$line")
