@@ -7,12 +7,18 @@ export DEBUG ?= 0
 export KCSAN ?= 0
 export GCOV ?= 0
 S := $(CURDIR)/scripts
+# ARCH=NAME builds and runs another architecture (scripts/lib.sh lists
+# them).  The kernel's own ARCH differs (ppc64le is powerpc): the scripts
+# get the name as KRSI_ARCH, and no make below this one sees ARCH.
+export KRSI_ARCH := $(or $(ARCH),x86_64)
+unexport ARCH
+MAKEOVERRIDES := $(filter-out ARCH=%,$(MAKEOVERRIDES))
 
-.PHONY: help deps tree kernel samples selftests run test bench stress coverage base-kernel distro deb check nokrsi build-each export shell clean distclean
+.PHONY: help deps tree rootfs kernel samples selftests run test bench stress coverage base-kernel distro deb check nokrsi build-each export shell clean distclean
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
-	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, REPEAT=N: N boots in a row)"
+	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, REPEAT=N: N boots in a row, ARCH=i386|ppc64le|arm|arm64: that architecture, cross-built)"
 	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, in instructions under TCG (KVM=1: wall time under KVM)"
 	@echo "make stress     policy churn, capacity race, bpf(2) fuzzing and fault injection on 2 vCPUs (STRESS=\"-d 600\" for longer)"
 	@echo "make coverage   line coverage of the series' kernel code by the selftests and a short stress run"
@@ -22,6 +28,7 @@ help:
 	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi)"
 	@echo "make build-each build the kernel after each patch in turn (bisectability)"
 	@echo "make deps       install the Debian packages the harness needs"
+	@echo "make rootfs     ARCH=NAME: the Debian root file system that architecture's VM boots"
 	@echo "make tree       base + git am of patches/ in build/linux (idempotent)"
 	@echo "make kernel     configure and build the VM kernel (incremental)"
 	@echo "make samples    build bpftool and the sample policies of samples/krsi"
@@ -40,10 +47,21 @@ tree: deps
 kernel: tree
 	@$(S)/kernel.sh
 
-samples: kernel
+# Another architecture's user space is built against, and runs on, a root
+# file system of its own.
+ifeq ($(KRSI_ARCH),x86_64)
+USERSPACE := kernel
+else
+USERSPACE := kernel rootfs
+endif
+
+rootfs: deps
+	@$(S)/rootfs.sh
+
+samples: $(USERSPACE)
 	@$(S)/samples.sh
 
-selftests: kernel
+selftests: $(USERSPACE)
 	@$(S)/selftests.sh
 
 # Under TCG the vCPUs' TSCs fail the kernel's synchronisation check, which
@@ -101,7 +119,10 @@ clean:
 		$(BUILD)/samples-kcsan $(BUILD)/samples-gcov \
 		$(BUILD)/stress $(BUILD)/bpftool \
 		$(BUILD)/bench $(BUILD)/kbuild-base $(BUILD)/kbuild-distro \
-		$(BUILD)/kbuild-distro-base $(BUILD)/kbuild-nobpflsm $(BUILD)/deb
+		$(BUILD)/kbuild-distro-base $(BUILD)/kbuild-nobpflsm $(BUILD)/deb \
+		$(foreach a,i386 ppc64le arm arm64,$(BUILD)/kbuild-$(a) $(BUILD)/selftests-$(a) \
+			$(BUILD)/samples-$(a) $(BUILD)/bpftool-$(a) $(BUILD)/rootfs-$(a) \
+			$(BUILD)/rootfs-$(a).tmp $(BUILD)/rootfs-$(a).log)
 
 distclean:
 	@$(S)/tree.sh --check-exported

@@ -28,13 +28,16 @@ fi
 # The sample policies' test runs them from krsi-samples/.
 mkdir -p "$work/krsi-samples"
 cp "$samples"/{audit_exec,deny_rerun,deny_tmpfs_exec,deny_wx,try_wx} "$work/krsi-samples/"
-# What is built but not run, with the reasons (scripts/selftests.deny).
-cp "$(dirname "$0")/selftests.deny" "$work/"
+# What is built but not run, with the reasons (scripts/selftests.deny,
+# and the architecture's own list: selftests.sh writes both to deny.list).
+[[ -f $dir/deny.list ]] || { echo "guest-test_progs.sh: no $dir/deny.list; rebuild with 'make selftests'" >&2; exit 2; }
+cp "$dir/deny.list" "$work/"
 cd "$work"
 cpus=$(getconf _NPROCESSORS_ONLN)
-echo "kernel: $(uname -r); LSMs: $(cat /sys/kernel/security/lsm); CPUs: $cpus"
 log=$KRSI_RUNDIR/test_progs.log
 : >"$log"
+echo "kernel: $(uname -r) $(uname -m); LSMs: $(cat /sys/kernel/security/lsm); CPUs: $cpus"
+echo "bpf_jit_enable: $(cat /proc/sys/net/core/bpf_jit_enable)" | tee -a "$log"
 
 # One test_progs run, its output appended to the log and its result lines
 # shown; returns test_progs' own status, whatever grep finds.
@@ -42,7 +45,7 @@ run() {
 	local status
 	echo "=== test_progs $*" >>"$log"
 	set +e
-	./test_progs -v -d @selftests.deny "$@" 2>&1 | tee -a "$log" |
+	./test_progs -v -d @deny.list "$@" 2>&1 | tee -a "$log" |
 		grep --line-buffered -E '^#[0-9]+(/[0-9]+)? +.*:(OK|SKIP|FAIL)|^Summary:' |
 		awk '!seen[$0]++ { print; fflush() }'
 	status=("${PIPESTATUS[@]}")

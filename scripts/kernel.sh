@@ -4,8 +4,9 @@
 #
 # Config: tinyconfig + the tree's tools/testing/selftests/bpf/config and
 # config.vm (what the BPF selftests need, merged as upstream's vmtest.sh
-# merges them) + configs/vm.config (+ configs/debug.config when DEBUG=1,
-# configs/kcsan.config when KCSAN=1),
+# merges them) + configs/vm.config (+ configs/arch-NAME.config for
+# ARCH=NAME, configs/debug.config when DEBUG=1, configs/kcsan.config when
+# KCSAN=1),
 # olddefconfig; every option of the fragments is then checked and a value
 # that did not stick is an error, the last fragment naming an option wins.
 #
@@ -26,10 +27,12 @@ for f in config config.vm; do
 	frags+=("$f")
 done
 frags+=("$KRSI_ROOT/configs/vm.config")
+[[ -n $ARCH_CONFIG ]] && frags+=("$ARCH_CONFIG")
 [[ -n $FLAVOUR_CONFIG ]] && frags+=("$FLAVOUR_CONFIG")
 frags+=(${EXTRA_CONFIG:-})
 
 [[ -f $src/Makefile ]] || die "no kernel tree at $src; run 'make tree'"
+command -v "${CROSS}gcc" >/dev/null || die "no ${CROSS}gcc for ARCH=$KRSI_ARCH; run 'make deps ARCH=$KRSI_ARCH'"
 mkdir -p "$out"
 
 # The config is regenerated only when something it depends on changed:
@@ -41,7 +44,7 @@ config_key() {
 		cat "${frags[@]}"
 		git -C "$src" rev-parse -q --verify HEAD 2>/dev/null || echo "no git"
 		git -C "$src" diff HEAD -- '*Kconfig*' 2>/dev/null || true
-		gcc --version | head -n 1
+		"${CROSS}gcc" --version | head -n 1
 		sha256sum <"$out/.config" 2>/dev/null || echo "no config"
 	} | sha256sum | cut -d' ' -f1
 }
@@ -108,9 +111,9 @@ fi
 
 info "building $(basename "$out") (log: $out/build.log)"
 start=$SECONDS
-if ! kmake "$src" "$out" -s -j"$(jobs)" "${profile[@]}" bzImage >"$out/build.log" 2>&1; then
+if ! kmake "$src" "$out" -s -j"$(jobs)" "${profile[@]}" "${KIMAGE##*/}" >"$out/build.log" 2>&1; then
 	tail -n 40 "$out/build.log" >&2
 	die "kernel build failed; full log in $out/build.log"
 fi
 grep -E 'warning:|error:' "$out/build.log" >&2 || true
-info "built $out/arch/x86/boot/bzImage in $((SECONDS - start)) s"
+info "built $out/$KIMAGE in $((SECONDS - start)) s"

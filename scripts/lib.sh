@@ -18,7 +18,8 @@ CONFIG_PACKAGE=linux-config-6.12
 # harness runs it: ccache, no local version suffix.
 # Usage: kmake SRC OUT [make arguments...]
 kmake() {
-	make -C "$1" O="$2" CC="ccache gcc" HOSTCC="ccache gcc" LOCALVERSION= "${@:3}"
+	make -C "$1" O="$2" ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="ccache ${CROSS}gcc" \
+		HOSTCC="ccache gcc" LOCALVERSION= "${@:3}"
 }
 
 # The kernel's build banner (uname -v) names these, not the build machine.
@@ -48,12 +49,49 @@ for v in DEBUG KCSAN GCOV; do
 done
 SUFFIX=${FLAVOUR:+-$FLAVOUR}
 FLAVOUR_CONFIG=${FLAVOUR:+$KRSI_ROOT/configs/$FLAVOUR.config}
+
+# The architecture the kernel, the selftests and the VM are built for
+# (make ... ARCH=NAME; the top-level Makefile hands it over as KRSI_ARCH).
+# x86_64 runs on the host's root file system; the others are cross-built
+# with Debian's cross compilers against a root file system of their own
+# (scripts/rootfs.sh), which the VM boots.  Per architecture: the kernel's
+# ARCH, CROSS_COMPILE, the image QEMU boots, QEMU and Debian's name.
+KRSI_ARCH=${KRSI_ARCH:-x86_64}
+case $KRSI_ARCH in
+x86_64)  KARCH=x86     CROSS=                      KIMAGE=arch/x86/boot/bzImage
+	 QEMU=qemu-system-x86_64  DEB_ARCH=amd64 ;;
+i386)    KARCH=i386    CROSS=i686-linux-gnu-       KIMAGE=arch/x86/boot/bzImage
+	 QEMU=qemu-system-i386    DEB_ARCH=i386 ;;
+ppc64le) KARCH=powerpc CROSS=powerpc64le-linux-gnu- KIMAGE=vmlinux
+	 QEMU=qemu-system-ppc64   DEB_ARCH=ppc64el ;;
+arm)     KARCH=arm     CROSS=arm-linux-gnueabihf-  KIMAGE=arch/arm/boot/zImage
+	 QEMU=qemu-system-arm     DEB_ARCH=armhf ;;
+arm64)   KARCH=arm64   CROSS=aarch64-linux-gnu-    KIMAGE=arch/arm64/boot/Image
+	 QEMU=qemu-system-aarch64 DEB_ARCH=arm64 ;;
+*) die "ARCH=$KRSI_ARCH: the harness knows x86_64, i386, ppc64le, arm and arm64" ;;
+esac
+# Whether the architecture's JIT has BPF trampolines in the series' base:
+# upstream's way of attaching LSM, fentry, fexit and fmod_ret programs.
+TRAMPOLINES=1
+case $KRSI_ARCH in i386|ppc64le|arm) TRAMPOLINES=0 ;; esac
+# Build directories of another architecture carry its name.
+ASUFFIX=
+[[ $KRSI_ARCH == x86_64 ]] || ASUFFIX=-$KRSI_ARCH
+[[ -z $FLAVOUR || -z $ASUFFIX ]] ||
+	die "DEBUG=1, KCSAN=1 and GCOV=1 are for x86_64; ARCH=$KRSI_ARCH takes none of them"
+SUFFIX+=$ASUFFIX
+ARCH_CONFIG=
+[[ -z $ASUFFIX ]] || ARCH_CONFIG=$KRSI_ROOT/configs/arch-$KRSI_ARCH.config
+# The root file system of a cross-built architecture (scripts/rootfs.sh);
+# also the sysroot its user space is linked against.
+ROOTFS=$BUILD/rootfs$ASUFFIX
 KBUILD=${KBUILD:-$BUILD/kbuild$SUFFIX}
 SAMPLES=$BUILD/samples$SUFFIX
 SELFTESTS=${SELFTESTS_OUT:-$BUILD/selftests$SUFFIX}
 # A run on a sanitizer kernel is slower: VM time bounds are multiplied by this.
+# Another architecture runs under TCG, emulated instruction by instruction.
 SLOWDOWN=1
-[[ -n $FLAVOUR ]] && SLOWDOWN=3
+[[ -n $FLAVOUR || -n $ASUFFIX ]] && SLOWDOWN=3
 
 base_version() {
 	[[ -s $PATCHES/BASE ]] || die "patches/BASE is missing or empty"

@@ -8,7 +8,9 @@ set -euo pipefail
 
 kbuild=$KBUILD
 out=$SAMPLES
-bpftool_out=$BUILD/bpftool
+# Another architecture's bpftool (of the host, built against that
+# kernel's BTF) only generates the skeletons: it is kept apart.
+bpftool_out=$BUILD/bpftool$ASUFFIX
 
 [[ -d $TREE/samples/krsi ]] || die "no samples/krsi in $TREE; run 'make tree'"
 [[ -f $kbuild/vmlinux ]] || die "no vmlinux in $kbuild; run 'make kernel'"
@@ -23,9 +25,17 @@ if ! make -C "$TREE/tools/bpf/bpftool" -j"$(jobs)" OUTPUT="$bpftool_out/" \
 	die "building bpftool failed; full log in $log"
 fi
 
+# Another architecture: the loaders cross-built against its root file
+# system; bpftool, which only generates the skeletons here, is the host's.
+cross=()
+if [[ -n $ASUFFIX ]]; then
+	[[ -f $ROOTFS/.krsi-rootfs ]] || die "no root file system in $ROOTFS; run 'make rootfs ARCH=$KRSI_ARCH'"
+	cross=(ARCH="${KARCH/#i386/x86}" CROSS_COMPILE="$CROSS" CC="${CROSS}gcc --sysroot=$ROOTFS")
+fi
+
 log=$out/build.log
 if ! make -C "$TREE/samples/krsi" -j"$(jobs)" OUTPUT="$out" \
-	VMLINUX_BTF="$kbuild/vmlinux" BPFTOOL="$bpftool_out/bpftool" >"$log" 2>&1; then
+	VMLINUX_BTF="$kbuild/vmlinux" BPFTOOL="$bpftool_out/bpftool" "${cross[@]}" >"$log" 2>&1; then
 	grep -E -B2 -A8 'error|Error' "$log" | tail -n 60 >&2 || tail -n 40 "$log" >&2
 	die "building samples/krsi failed; full log in $log"
 fi

@@ -23,8 +23,23 @@ command -v clang >/dev/null || die "clang-16 missing; run 'make deps'"
 # the skeleton of TEST and the one-line test function of TEST only.
 tests=()     # prog_tests/ files of the slim copy
 picks=()     # FILE/TEST entries
+# What another architecture does not run, with the reasons: without BPF
+# trampolines, scripts/selftests.deny-notrampolines; its own list,
+# scripts/selftests.deny-NAME.  A test they name whole is not built either.
+arch_deny=()
+if [[ -n $ASUFFIX ]]; then
+	((TRAMPOLINES)) || arch_deny+=("$KRSI_ROOT/scripts/selftests.deny-notrampolines")
+	[[ ! -f $KRSI_ROOT/scripts/selftests.deny$ASUFFIX ]] ||
+		arch_deny+=("$KRSI_ROOT/scripts/selftests.deny$ASUFFIX")
+fi
+not_built=" $( ((${#arch_deny[@]} == 0)) ||
+	sed -E 's/[[:space:]]*#.*//; /^$/d; /\//d' "${arch_deny[@]}" | tr '\n' ' ')"
 while read -r pat; do
 	[[ -z $pat || $pat == \#* ]] && continue
+	if [[ $not_built == *" $pat "* ]]; then
+		info "not built for $KRSI_ARCH: $pat (scripts/selftests.deny-*)"
+		continue
+	fi
 	if [[ $pat == */* ]]; then
 		file=${pat%%/*}
 		[[ -f $src/prog_tests/$file.c ]] ||
@@ -138,14 +153,39 @@ absolute_deps() {
 }
 absolute_deps
 
+# Another architecture: upstream's cross build (CROSS_COMPILE), against
+# the root file system as the sysroot, its headers for the BPF programs'
+# system includes.
+cross=()
+if [[ -n $ASUFFIX ]]; then
+	[[ -f $ROOTFS/.krsi-rootfs ]] || die "no root file system in $ROOTFS; run 'make rootfs ARCH=$KRSI_ARCH'"
+	triplet=$(basename "$(dirname "$(find "$ROOTFS/usr/include" -maxdepth 2 -path '*-linux-gnu*/asm' -print -quit)")")
+	[[ -n $triplet && $triplet != . ]] || die "no multiarch asm/ headers in $ROOTFS/usr/include"
+	export PKG_CONFIG_SYSROOT_DIR=$ROOTFS
+	export PKG_CONFIG_LIBDIR=$ROOTFS/usr/lib/$triplet/pkgconfig:$ROOTFS/usr/share/pkgconfig
+	cross=(ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="${CROSS}gcc --sysroot=$ROOTFS"
+		PKG_CONFIG=pkg-config
+		CLANG_SYS_INCLUDES="-idirafter $ROOTFS/usr/include/$triplet -idirafter $ROOTFS/usr/include")
+	# A 32-bit target: 64-bit file offsets (xsk.c maps offsets above 4 GiB);
+	# upstream's helpers cast pointers to __u64 directly, which the target
+	# warns about: those warnings stay warnings (the KRSI tests' own files
+	# must have none, checked below).
+	if [[ $KARCH == i386 || $KARCH == arm ]]; then
+		cross+=(OPT_FLAGS="-O0 -D_FILE_OFFSET_BITS=64 -Wno-error=pointer-to-int-cast -Wno-error=int-to-pointer-cast")
+	fi
+fi
+
 log=$out/build.log
 if ! make -C "$slim" -j"$(jobs)" OUTPUT="$out" VMLINUX_BTF="$kbuild/vmlinux" \
 	LSKELS="${lskels[*]}" LSKELS_EXTRA= LINKED_SKELS= TRUNNER_EXTRA_FILES= \
-	"$out/test_progs" >"$log" 2>&1; then
+	"${cross[@]}" "$out/test_progs" >"$log" 2>&1; then
 	grep -E -B2 -A8 'error|Error' "$log" | tail -n 60 >&2 || tail -n 40 "$log" >&2
 	die "building test_progs failed; full log in $log"
 fi
 absolute_deps
+if grep -E '(^|/)krsi_[a-z_]*\.[ch]:[0-9]+:[0-9]+: warning:' "$log" >&2; then
+	die "the KRSI tests build with warnings (above); full log in $log"
+fi
 if grep -lE '(^|[[:space:]])[^/[:space:]\\][^[:space:]]*\.h([[:space:]]|$)' "$out"/*.test.d >&2; then
 	die "these dependency files name headers by relative paths, which make cannot find"
 fi
@@ -157,4 +197,7 @@ fi
 		sed -E 's/^void serial_test_//; s/\($//'
 	sed -E 's/[[:space:]]*#.*//; /^$/d' "$KRSI_ROOT/scripts/selftests.serial"
 } | sort -u >"$out/serial.list"
+# What is built but not run, with the reasons: scripts/selftests.deny, and
+# for another architecture the lists above.
+cat "$KRSI_ROOT/scripts/selftests.deny" "${arch_deny[@]}" >"$out/deny.list"
 info "built $out/test_progs ($(wc -l <"$out/serial.list") serial tests)"

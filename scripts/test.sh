@@ -7,13 +7,13 @@
 # kernel log shows a splat.
 #
 # Usage: test.sh [test_progs args...]    (DEBUG=1, KCSAN=1: that kernel;
-#        REPEAT=N: N runs in a row, each in a fresh boot)
+#        REPEAT=N: N runs in a row, each in a fresh boot; ARCH=NAME:
+#        that architecture's kernel, in its QEMU machine)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kbuild=$KBUILD
-timeout=1800
-[[ -n $FLAVOUR ]] && timeout=3600
+timeout=$((1800 * SLOWDOWN))
 sel=$SELFTESTS
 samples=$SAMPLES
 [[ -x $sel/test_progs ]] || die "no test_progs in $sel; run 'make selftests'"
@@ -22,12 +22,15 @@ samples=$SAMPLES
 # AppArmor behind bpf: krsi_gate checks that tracing a hook KRSI does not
 # offer (getprocattr) leaves the answer of /proc/self/attr/current alone.
 lsm=capability,bpf,apparmor
+# The JIT on, as distributions run it: x86_64 and arm64 kernels have it on
+# by default, the others start with the interpreter.
+jit=sysctl.net.core.bpf_jit_enable=1
 
 # One boot of the VM and the summary of its test_progs run.
 run_once() {
 	local sumrc=0
 
-	run_vm -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t "$timeout" -- \
+	run_vm -k "$kbuild/$KIMAGE" -l "$lsm" -a "$jit" -t "$timeout" -- \
 		"$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" "$@"
 	python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$VM_RUNDIR/test_progs.log" || sumrc=$?
 	if ((VM_RC != 0 && sumrc == 0)); then
@@ -41,7 +44,7 @@ run_once() {
 # Usage: check_enforce_param VALUE WANT [WARNING]
 check_enforce_param() {
 	local got
-	run_vm -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t 300 -a "krsi.enforce=$1" -- \
+	run_vm -k "$kbuild/$KIMAGE" -l "$lsm" -a "$jit" -t $((300 * SLOWDOWN)) -a "krsi.enforce=$1" -- \
 		sh -c 'cat /sys/kernel/security/bpf/enforce >"$KRSI_RUNDIR/enforce"'
 	((VM_RC == 0)) || die "boot with krsi.enforce=$1 failed; see $VM_RUNDIR/serial.log"
 	got=$(cat "$VM_RUNDIR/enforce")
@@ -61,7 +64,7 @@ check_enforce_param 2 1 "krsi.enforce=2 ignored"
 check_seal() {
 	local args=() sumrc=0
 	[[ $1 == boot ]] && args=(-a krsi.seal=1)
-	run_vm -k "$kbuild/arch/x86/boot/bzImage" -l "$lsm" -t 600 "${args[@]}" -- \
+	run_vm -k "$kbuild/$KIMAGE" -l "$lsm" -a "$jit" -t $((600 * SLOWDOWN)) "${args[@]}" -- \
 		env KRSI_SEAL="$1" "$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" \
 		-a krsi_seal/sealed
 	python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$VM_RUNDIR/test_progs.log" || sumrc=$?
@@ -74,6 +77,22 @@ check_seal() {
 }
 check_seal boot
 check_seal write
+
+# KRSI needs no JIT: the tests of the context, of MAC and of the attach
+# without trampolines run once more with the interpreter
+# (CONFIG_BPF_JIT_ALWAYS_ON is off in the VM config).
+check_interpreter() {
+	local sumrc=0 tests=krsi_portable,krsi_ctx,krsi_mac
+	run_vm -k "$kbuild/$KIMAGE" -l "$lsm" -a sysctl.net.core.bpf_jit_enable=0 \
+		-t $((600 * SLOWDOWN)) -- \
+		"$KRSI_ROOT/scripts/guest-test_progs.sh" "$sel" "$samples" -a "$tests"
+	python3 "$KRSI_ROOT/scripts/test-summary.py" --no-skips "$VM_RUNDIR/test_progs.log" || sumrc=$?
+	((VM_RC == 0 && sumrc == 0)) || die "the interpreter boot failed; see $VM_RUNDIR"
+	grep -q '^bpf_jit_enable: 0$' "$VM_RUNDIR/test_progs.log" ||
+		die "the interpreter boot ran with the JIT on; see $VM_RUNDIR/test_progs.log"
+	info "interpreter (bpf_jit_enable=0): $tests passed"
+}
+check_interpreter
 
 # REPEAT=N: N boots in a row, each a fresh VM; the first failure ends it.
 repeat=${REPEAT:-1}

@@ -27,16 +27,19 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 
 # A writable /tmp hides the host's /tmp: keep the repository visible when
-# it lives there.
-mkdir -p /run/host
-mount --bind / /run/host
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-case $root/ in
-/tmp/*)
-	mkdir -p "$root"
-	mount --bind "/run/host$root" "$root"
-	;;
-esac
+# it lives there.  On a root file system of another architecture, its
+# PID 1 (scripts/rootfs.sh) has done so already.
+if ! mountpoint -q /tmp; then
+	mkdir -p /run/host
+	mount --bind / /run/host
+	mount -t tmpfs -o mode=1777 tmpfs /tmp
+	case $root/ in
+	/tmp/*)
+		mkdir -p "$root"
+		mount --bind "/run/host$root" "$root"
+		;;
+	esac
+fi
 mkdir -p "$rundir" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L krsi-out "$rundir" ||
 	fail "cannot mount the run directory"
@@ -60,7 +63,9 @@ echo "$online" >"$rundir/cpus-online"
 	echo "vm-init: $online CPU(s) online, $(<"$rundir/cpus") given" >/dev/kmsg
 
 export KRSI_RUNDIR=$rundir KRSI_ROOT=$root
-con=/dev/hvc0
+# The guest command's console: the virtio console, hvc0 unless vmtest.sh
+# says otherwise (KRSI_CON, from the kernel command line).
+con=/dev/${KRSI_CON:-hvc0}
 [[ -c $con ]] || fail "no $con"
 if [[ $(cat "$rundir/interactive") == 1 ]]; then
 	setsid -c bash "$rundir/cmd" <$con >$con 2>&1

@@ -7,9 +7,10 @@
 #   vmtest.sh [options] -s                an interactive shell in the guest
 #
 # Options:
-#   -k BZIMAGE   kernel to boot (default: build/kbuild/arch/x86/boot/bzImage)
+#   -k IMAGE     kernel to boot (default: build/kbuild/arch/x86/boot/bzImage;
+#                with ARCH=NAME, that architecture's image in build/kbuild-NAME)
 #   -l LSMS      lsm= boot parameter (default: capability,bpf)
-#   -a ARGS      extra kernel command line
+#   -a ARGS      extra kernel command line (repeatable)
 #   -t SECONDS   hard timeout (default 1200; none with -s)
 #   -r FILE      write the run's directory to FILE (build/vm/latest is the
 #                last run started, which may not be this one)
@@ -24,7 +25,12 @@
 #                gives instructions per iteration
 #                Default: KVM when /dev/kvm is usable and a KVM guest gets
 #                through the firmware (a two-second probe), else TCG; the
-#                run says which.
+#                run says which.  Other architectures than x86 run under TCG.
+#
+# ARCH=NAME (KRSI_ARCH) other than x86_64 boots that architecture's kernel
+# in its QEMU machine on its own root file system (scripts/rootfs.sh,
+# read-only 9p), with the repository and the build directory shared at
+# the host's paths.
 #
 # The guest has /tmp and /run on tmpfs, securityfs, bpffs, debugfs and
 # tracefs mounted, and the run directory writable.  The kernel's serial
@@ -33,7 +39,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kernel=$KBUILD/arch/x86/boot/bzImage
+kernel=$KBUILD/$KIMAGE
 lsm=capability,bpf
 append=
 timeout=1200
@@ -47,7 +53,7 @@ while getopts "k:l:a:t:r:m:c:KTIs" opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	l) lsm=$OPTARG ;;
-	a) append=$OPTARG ;;
+	a) append+=" $OPTARG" ;;
 	t) timeout=$OPTARG ;;
 	r) runfile=$OPTARG ;;
 	m) mem=$OPTARG ;;
@@ -56,7 +62,7 @@ while getopts "k:l:a:t:r:m:c:KTIs" opt; do
 	T) accel=tcg ;;
 	I) icount=1 ;;
 	s) shell=1 ;;
-	*) die "usage: vmtest.sh [-k BZIMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-r FILE] [-m MEM] [-c CPUS] [-K|-T|-I] (-s | -- CMD...)" ;;
+	*) die "usage: vmtest.sh [-k IMAGE] [-l LSMS] [-a ARGS] [-t SEC] [-r FILE] [-m MEM] [-c CPUS] [-K|-T|-I] (-s | -- CMD...)" ;;
 	esac
 done
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "-c takes a number of CPUs, not '$cpus'"
@@ -66,6 +72,10 @@ if ((icount)); then
 fi
 
 kvm_why=
+if [[ $KARCH != x86 && $KARCH != i386 ]]; then
+	[[ $accel != kvm ]] || die "-K: ARCH=$KRSI_ARCH runs under TCG only"
+	accel=tcg
+fi
 case $accel in
 auto)
 	if kvm_works; then
@@ -99,8 +109,16 @@ if ((shell)); then
 elif (($# == 0)); then
 	die "no command given: vmtest.sh [options] -- CMD [ARG...] (or -s for a shell)"
 fi
-[[ -f $kernel ]] || die "no kernel at $kernel; run 'make kernel'"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing; run 'make deps'"
+[[ -f $kernel ]] || die "no kernel at $kernel; run 'make kernel${ASUFFIX:+ ARCH=$KRSI_ARCH}'"
+command -v "$QEMU" >/dev/null || die "$QEMU missing; run 'make deps${ASUFFIX:+ ARCH=$KRSI_ARCH}'"
+if [[ -n $ASUFFIX ]]; then
+	[[ -f $ROOTFS/.krsi-rootfs ]] || die "no root file system in $ROOTFS; run 'make rootfs ARCH=$KRSI_ARCH'"
+	# Mount points of the shares, where they are not under /tmp (the
+	# guest's /tmp is a tmpfs, krsi-init makes them there).
+	for d in "$KRSI_ROOT" "$BUILD"; do
+		[[ $d/ == /tmp/* ]] || mkdir -p "$ROOTFS$d"
+	done
+fi
 
 mkdir -p "$BUILD/vm"
 rundir=$(mktemp -d "$BUILD/vm/run-$(date +%Y%m%d-%H%M%S)-XXXX")
@@ -124,22 +142,66 @@ find "$BUILD/vm" -mindepth 1 -maxdepth 1 -type d -name 'run-*' | LC_ALL=C sort |
 echo "$shell" > "$rundir/interactive"
 echo "$cpus" > "$rundir/cpus"
 
-cmdline="console=ttyS0 root=/dev/root rootfstype=9p ro"
-cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000"
-cmdline+=" init=$KRSI_ROOT/scripts/vm-init.sh lsm=$lsm panic=-1 printk.devkmsg=on"
-cmdline+=" $append -- $rundir $KRSI_ROOT"
+# Per architecture: the machine, and the console that carries the kernel
+# log (the guest command talks over a virtio console).
+machine=()
+cmdcon=hvc0
+case $KARCH in
+x86)
+	console=ttyS0
+	machine=(-cpu "$cpu") ;;
+i386)
+	# TCG's "max" CPU says AMD, whose 32-bit kernel then warns that
+	# this combination of AMD CPUs is not suitable for SMP.
+	console=ttyS0
+	[[ $cpu == max ]] && cpu=max,vendor=GenuineIntel
+	machine=(-cpu "$cpu") ;;
+powerpc)
+	# The pseries console takes hvc0, the virtio console comes next.  The
+	# spectre capabilities are off: TCG has none of them.
+	console=hvc0
+	cmdcon=hvc1
+	machine=(-machine pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off
+		-cpu power9) ;;
+arm)
+	console=ttyAMA0
+	machine=(-machine virt,highmem=off -cpu cortex-a15) ;;
+arm64)
+	console=ttyAMA0
+	machine=(-machine virt -cpu cortex-a72) ;;
+esac
 
-# One socket per CPU: the VM kernel has no ACPI, and the firmware's table
-# lists one CPU per socket, so "-smp 2" alone boots one.
-qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu"
+root_path=/
+init=$KRSI_ROOT/scripts/vm-init.sh
+init_args="$rundir $KRSI_ROOT"
+shares=()
+if [[ -n $ASUFFIX ]]; then
+	root_path=$ROOTFS
+	init=/krsi-init
+	init_args+=" $BUILD"
+	shares=(-fsdev "local,id=repo,path=$KRSI_ROOT,security_model=none,readonly=on"
+		-device "virtio-9p-pci,fsdev=repo,mount_tag=krsi-root"
+		-fsdev "local,id=build,path=$BUILD,security_model=none,readonly=on"
+		-device "virtio-9p-pci,fsdev=build,mount_tag=krsi-build")
+fi
+
+cmdline="console=$console root=/dev/root rootfstype=9p ro"
+cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000"
+cmdline+=" init=$init lsm=$lsm panic=-1 printk.devkmsg=on"
+cmdline+=" KRSI_CON=$cmdcon $append -- $init_args"
+
+# One socket per CPU: the x86 VM kernel has no ACPI, and the firmware's
+# table lists one CPU per socket, so "-smp 2" alone boots one.
+qemu=("$QEMU" -accel "$accel" "${machine[@]}"
 	-smp "$cpus,sockets=$cpus,cores=1,threads=1" -m "$mem"
 	-no-reboot -display none -monitor none
 	-serial "file:$rundir/serial.log"
 	-kernel "$kernel" -append "$cmdline"
-	-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
+	-fsdev "local,id=root,path=$root_path,security_model=none,readonly=on,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=root,mount_tag=/dev/root"
 	-fsdev "local,id=out,path=$rundir,security_model=none"
 	-device "virtio-9p-pci,fsdev=out,mount_tag=krsi-out"
+	"${shares[@]}"
 	-chardev "stdio,id=con,signal=off"
 	-device virtio-serial-pci -device "virtconsole,chardev=con")
 if ((icount)); then
