@@ -10,7 +10,9 @@ S := $(CURDIR)/scripts
 # ARCH=NAME builds and runs another architecture (scripts/lib.sh lists
 # them).  The kernel's own ARCH differs (ppc64le is powerpc): the scripts
 # get the name as KRSI_ARCH, and no make below this one sees ARCH.
-export KRSI_ARCH := $(or $(ARCH),x86_64)
+# Only ARCH= on the command line counts: an ARCH in the environment is
+# another tool's.
+export KRSI_ARCH := $(if $(filter command line,$(origin ARCH)),$(ARCH),x86_64)
 unexport ARCH
 MAKEOVERRIDES := $(filter-out ARCH=%,$(MAKEOVERRIDES))
 
