@@ -17,15 +17,11 @@ PKGS=(
 	# VM
 	qemu-system-x86
 )
-# Another architecture (ARCH=NAME): its cross compiler, its QEMU, and
-# debootstrap for its root file system (scripts/rootfs.sh).
-case $KRSI_ARCH in
-x86_64) ;;
-i386) PKGS+=(gcc-i686-linux-gnu debootstrap) ;;
-ppc64le) PKGS+=(gcc-powerpc64le-linux-gnu qemu-system-ppc debootstrap) ;;
-arm) PKGS+=(gcc-arm-linux-gnueabihf qemu-system-arm debootstrap) ;;
-arm64) PKGS+=(gcc-aarch64-linux-gnu qemu-system-arm debootstrap) ;;
-esac
+# Another architecture (ARCH=NAME, scripts/lib.sh): its cross compiler,
+# its QEMU, and debootstrap for its root file system (scripts/rootfs.sh).
+if [[ -n $ASUFFIX ]]; then
+	PKGS+=("gcc-${CROSS%-}" "$QEMU_PKG" debootstrap)
+fi
 
 want_base=$(base_version)
 missing=()

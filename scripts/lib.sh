@@ -55,25 +55,24 @@ FLAVOUR_CONFIG=${FLAVOUR:+$KRSI_ROOT/configs/$FLAVOUR.config}
 # x86_64 runs on the host's root file system; the others are cross-built
 # with Debian's cross compilers against a root file system of their own
 # (scripts/rootfs.sh), which the VM boots.  Per architecture: the kernel's
-# ARCH, CROSS_COMPILE, the image QEMU boots, QEMU and Debian's name.
+# ARCH, CROSS_COMPILE, the image QEMU boots, QEMU and its Debian package,
+# Debian's name, and whether the JIT has BPF trampolines in the series'
+# base (upstream's way of attaching LSM, fentry, fexit and fmod_ret
+# programs).  The cross compiler's package is gcc-${CROSS%-}.
 KRSI_ARCH=${KRSI_ARCH:-x86_64}
 case $KRSI_ARCH in
 x86_64)  KARCH=x86     CROSS=                      KIMAGE=arch/x86/boot/bzImage
-	 QEMU=qemu-system-x86_64  DEB_ARCH=amd64 ;;
+	 QEMU=qemu-system-x86_64  QEMU_PKG=qemu-system-x86  DEB_ARCH=amd64   TRAMPOLINES=1 ;;
 i386)    KARCH=i386    CROSS=i686-linux-gnu-       KIMAGE=arch/x86/boot/bzImage
-	 QEMU=qemu-system-i386    DEB_ARCH=i386 ;;
+	 QEMU=qemu-system-i386    QEMU_PKG=qemu-system-x86  DEB_ARCH=i386    TRAMPOLINES=0 ;;
 ppc64le) KARCH=powerpc CROSS=powerpc64le-linux-gnu- KIMAGE=vmlinux
-	 QEMU=qemu-system-ppc64   DEB_ARCH=ppc64el ;;
+	 QEMU=qemu-system-ppc64   QEMU_PKG=qemu-system-ppc  DEB_ARCH=ppc64el TRAMPOLINES=0 ;;
 arm)     KARCH=arm     CROSS=arm-linux-gnueabihf-  KIMAGE=arch/arm/boot/zImage
-	 QEMU=qemu-system-arm     DEB_ARCH=armhf ;;
+	 QEMU=qemu-system-arm     QEMU_PKG=qemu-system-arm  DEB_ARCH=armhf   TRAMPOLINES=0 ;;
 arm64)   KARCH=arm64   CROSS=aarch64-linux-gnu-    KIMAGE=arch/arm64/boot/Image
-	 QEMU=qemu-system-aarch64 DEB_ARCH=arm64 ;;
+	 QEMU=qemu-system-aarch64 QEMU_PKG=qemu-system-arm  DEB_ARCH=arm64   TRAMPOLINES=1 ;;
 *) die "ARCH=$KRSI_ARCH: the harness knows x86_64, i386, ppc64le, arm and arm64" ;;
 esac
-# Whether the architecture's JIT has BPF trampolines in the series' base:
-# upstream's way of attaching LSM, fentry, fexit and fmod_ret programs.
-TRAMPOLINES=1
-case $KRSI_ARCH in i386|ppc64le|arm) TRAMPOLINES=0 ;; esac
 # Build directories of another architecture carry its name.
 ASUFFIX=
 [[ $KRSI_ARCH == x86_64 ]] || ASUFFIX=-$KRSI_ARCH
@@ -83,8 +82,15 @@ SUFFIX+=$ASUFFIX
 ARCH_CONFIG=
 [[ -z $ASUFFIX ]] || ARCH_CONFIG=$KRSI_ROOT/configs/arch-$KRSI_ARCH.config
 # The root file system of a cross-built architecture (scripts/rootfs.sh);
-# also the sysroot its user space is linked against.
+# also the sysroot its user space is linked against, with CROSS_CC.
 ROOTFS=$BUILD/rootfs$ASUFFIX
+CROSS_CC="${CROSS}gcc --sysroot=$ROOTFS"
+
+# Dies unless the root file system of the cross-built architecture is made.
+require_rootfs() {
+	[[ -f $ROOTFS/.krsi-rootfs ]] ||
+		die "no root file system in $ROOTFS; run 'make rootfs ARCH=$KRSI_ARCH'"
+}
 KBUILD=${KBUILD:-$BUILD/kbuild$SUFFIX}
 SAMPLES=$BUILD/samples$SUFFIX
 SELFTESTS=${SELFTESTS_OUT:-$BUILD/selftests$SUFFIX}

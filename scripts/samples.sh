@@ -29,8 +29,8 @@ fi
 # system; bpftool, which only generates the skeletons here, is the host's.
 cross=()
 if [[ -n $ASUFFIX ]]; then
-	[[ -f $ROOTFS/.krsi-rootfs ]] || die "no root file system in $ROOTFS; run 'make rootfs ARCH=$KRSI_ARCH'"
-	cross=(ARCH="${KARCH/#i386/x86}" CROSS_COMPILE="$CROSS" CC="${CROSS}gcc --sysroot=$ROOTFS")
+	require_rootfs
+	cross=(ARCH="${KARCH/#i386/x86}" CROSS_COMPILE="$CROSS" CC="$CROSS_CC")
 fi
 
 log=$out/build.log

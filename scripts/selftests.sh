@@ -158,12 +158,12 @@ absolute_deps
 # system includes.
 cross=()
 if [[ -n $ASUFFIX ]]; then
-	[[ -f $ROOTFS/.krsi-rootfs ]] || die "no root file system in $ROOTFS; run 'make rootfs ARCH=$KRSI_ARCH'"
+	require_rootfs
 	triplet=$(basename "$(dirname "$(find "$ROOTFS/usr/include" -maxdepth 2 -path '*-linux-gnu*/asm' -print -quit)")")
 	[[ -n $triplet && $triplet != . ]] || die "no multiarch asm/ headers in $ROOTFS/usr/include"
 	export PKG_CONFIG_SYSROOT_DIR=$ROOTFS
 	export PKG_CONFIG_LIBDIR=$ROOTFS/usr/lib/$triplet/pkgconfig:$ROOTFS/usr/share/pkgconfig
-	cross=(ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="${CROSS}gcc --sysroot=$ROOTFS"
+	cross=(ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="$CROSS_CC"
 		PKG_CONFIG=pkg-config
 		CLANG_SYS_INCLUDES="-idirafter $ROOTFS/usr/include/$triplet -idirafter $ROOTFS/usr/include")
 	# A 32-bit target: 64-bit file offsets (xsk.c maps offsets above 4 GiB);

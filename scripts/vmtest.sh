@@ -112,7 +112,7 @@ fi
 [[ -f $kernel ]] || die "no kernel at $kernel; run 'make kernel${ASUFFIX:+ ARCH=$KRSI_ARCH}'"
 command -v "$QEMU" >/dev/null || die "$QEMU missing; run 'make deps${ASUFFIX:+ ARCH=$KRSI_ARCH}'"
 if [[ -n $ASUFFIX ]]; then
-	[[ -f $ROOTFS/.krsi-rootfs ]] || die "no root file system in $ROOTFS; run 'make rootfs ARCH=$KRSI_ARCH'"
+	require_rootfs
 	# Mount points of the shares, where they are not under /tmp (the
 	# guest's /tmp is a tmpfs, krsi-init makes them there).
 	for d in "$KRSI_ROOT" "$BUILD"; do
