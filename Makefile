@@ -16,7 +16,7 @@ export KRSI_ARCH := $(if $(filter command line,$(origin ARCH)),$(ARCH),x86_64)
 unexport ARCH
 MAKEOVERRIDES := $(filter-out ARCH=%,$(MAKEOVERRIDES))
 
-.PHONY: help deps tree rootfs kernel samples selftests run test bench stress coverage base-kernel distro deb check nokrsi build-each export shell clean distclean
+.PHONY: help deps tree rootfs kernel samples selftests run test bench stress coverage base-kernel distro deb check nokrsi build-each export rebase cleanroot shell clean distclean
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
@@ -30,6 +30,8 @@ help:
 	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi)"
 	@echo "make build-each build the kernel after each patch in turn (bisectability)"
 	@echo "make deps       install the Debian packages the harness needs"
+	@echo "make rebase     move the series to the newest linux-source-6.12 in Debian's archive (BASE=VERSION: that one)"
+	@echo "make cleanroot  a fresh Debian 12 root (debootstrap): make deps and make tree in it, as on a new machine"
 	@echo "make rootfs     ARCH=NAME: the Debian root file system that architecture's VM boots"
 	@echo "make tree       base + git am of patches/ in build/linux (idempotent)"
 	@echo "make kernel     configure and build the VM kernel (incremental)"
@@ -91,6 +93,7 @@ base-kernel: tree
 	@$(S)/base-kernel.sh
 
 distro: tree
+	@$(S)/deps.sh --distro-config
 	@$(S)/distro.sh
 
 deb: kernel
@@ -109,6 +112,15 @@ build-each: tree
 
 export:
 	@$(S)/export.sh
+
+# No "deps" first: it would stop on a base that has left the archive,
+# which is what a rebase is for.
+rebase:
+	@$(S)/rebase.sh $(BASE)
+
+cleanroot:
+	@$(S)/deps.sh --cleanroot
+	@$(S)/cleanroot.sh
 
 shell: kernel
 	@$(S)/vmtest.sh -s

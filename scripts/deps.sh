@@ -1,13 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Install the Debian packages the harness needs; installs only what is missing.
+# Install the Debian packages the harness needs; installs only what is
+# missing, and only what the target being made needs.
+#
+# Usage: deps.sh [--distro-config] [--cleanroot]
+#   --distro-config  also Debian's kernel configs (linux-config-6.12), for
+#                    the targets that start from Debian's config (make distro)
+#   --cleanroot      also debootstrap, for the clean-root check (make cleanroot)
+#
+# linux-source-6.12 is pinned to the version patches/BASE names: the series
+# is applied to that tarball.  Debian's security archive keeps a few older
+# versions of it, and only the newest linux-config-6.12; a pinned version
+# that has left the archive is reported with the way out (make rebase).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+distro_config=0
 PKGS=(
 	# kernel build
 	build-essential bc bison flex libelf-dev libssl-dev dwarves cpio kmod
-	rsync python3 ccache git xz-utils
+	rsync python3 ccache git xz-utils openssl
 	# make deb
 	dpkg-dev fakeroot debhelper
 	# BPF selftests, libbpf, bpftool
@@ -17,37 +29,80 @@ PKGS=(
 	# VM
 	qemu-system-x86
 )
+while (($#)); do
+	case $1 in
+	--distro-config) distro_config=1 ;;
+	--cleanroot) PKGS+=(debootstrap) ;;
+	*) die "usage: deps.sh [--distro-config] [--cleanroot]" ;;
+	esac
+	shift
+done
 # Another architecture (ARCH=NAME, scripts/lib.sh): its cross compiler,
 # its QEMU, and debootstrap for its root file system (scripts/rootfs.sh).
 if [[ -n $ASUFFIX ]]; then
 	PKGS+=("gcc-${CROSS%-}" "$QEMU_PKG" debootstrap)
 fi
 
+installed() {
+	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
 want_base=$(base_version)
 missing=()
 for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
-		grep -q '^install ok installed$' || missing+=("$p")
+	installed "$p" || missing+=("$p")
 done
-# The base's source, and Debian's config of the same version (make distro).
-for p in "$BASE_PACKAGE" "$CONFIG_PACKAGE"; do
-	have=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
-	if [[ $have != "$want_base" ]]; then
-		missing+=("$p=$want_base")
-		# Never change an installed version silently.
-		[[ -z $have ]] || warn "$p $have is installed; the series' base (patches/BASE) needs $want_base: it will be replaced"
-	fi
-done
+have=$(dpkg-query -W -f='${Version}' "$BASE_PACKAGE" 2>/dev/null || true)
+base_missing=0
+[[ $have == "$want_base" ]] || base_missing=1
+config_missing=0
+((distro_config)) && ! installed "$CONFIG_PACKAGE" && config_missing=1
 
-if ((${#missing[@]} == 0)); then
-	info "all packages present (base $BASE_PACKAGE and $CONFIG_PACKAGE $want_base)"
+if ((${#missing[@]} == 0 && base_missing == 0 && config_missing == 0)); then
+	extra=
+	((distro_config)) &&
+		extra=", $CONFIG_PACKAGE $(dpkg-query -W -f='${Version}' "$CONFIG_PACKAGE")"
+	info "all packages present (base $BASE_PACKAGE $want_base$extra)"
 	exit 0
 fi
-[[ $(id -u) == 0 ]] || die "missing packages (${missing[*]}); run as root to install them"
-info "installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-if ! apt-get install -y -q --allow-downgrades "${missing[@]}"; then
-	die "apt-get install failed; if $BASE_PACKAGE $want_base is no longer" \
-	    "in the archive, rebase the series and update patches/BASE"
+if [[ $(id -u) != 0 ]]; then
+	((base_missing)) && missing+=("$BASE_PACKAGE=$want_base")
+	((config_missing)) && missing+=("$CONFIG_PACKAGE")
+	die "missing packages (${missing[*]}); run as root to install them"
 fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q || die "apt-get update failed"
+
+if ((base_missing)); then
+	mapfile -t offered < <(archive_versions "$BASE_PACKAGE")
+	if ! printf '%s\n' "${offered[@]}" | grep -q -x -F -- "$want_base"; then
+		((${#offered[@]})) ||
+			die "the archive has no $BASE_PACKAGE at all: Debian 12's" \
+			    "security suite (bookworm-security) must be in apt's sources"
+		die "$BASE_PACKAGE $want_base, the series' base (patches/BASE), is no" \
+		    "longer in Debian's archive, which has ${offered[*]}; run" \
+		    "'make rebase' to move the series to ${offered[0]}"
+	fi
+	# Never change an installed version silently.
+	[[ -z $have ]] || warn "$BASE_PACKAGE $have is installed; the series' base (patches/BASE) needs $want_base: it will be replaced"
+	missing+=("$BASE_PACKAGE=$want_base")
+fi
+# Debian's config of the base's version when the archive still has it,
+# otherwise its newest (olddefconfig fills in what differs between two
+# point releases); never pinned to a version the archive dropped.
+if ((config_missing)); then
+	mapfile -t offered < <(archive_versions "$CONFIG_PACKAGE")
+	((${#offered[@]})) || die "the archive has no $CONFIG_PACKAGE"
+	if printf '%s\n' "${offered[@]}" | grep -q -x -F -- "$want_base"; then
+		missing+=("$CONFIG_PACKAGE=$want_base")
+	else
+		info "note: $CONFIG_PACKAGE $want_base has left the archive; installing its newest, ${offered[0]}"
+		missing+=("$CONFIG_PACKAGE=${offered[0]}")
+	fi
+fi
+
+info "installing: ${missing[*]}"
+# Only what is listed: a package the harness needs but does not list
+# must not come in as another one's recommendation (make cleanroot).
+apt-get install -y -q --no-install-recommends --allow-downgrades "${missing[@]}" ||
+	die "apt-get install failed"

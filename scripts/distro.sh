@@ -3,7 +3,8 @@
 # "make distro": the series in Debian's own kernel configuration.
 #
 # For the base tree (build/base-linux) and for the series (build/linux):
-# Debian's config.amd64_none_amd64 of the same version, plus
+# Debian's config.amd64_none_amd64 (of the base's version while the
+# archive keeps it, else the newest: scripts/deps.sh), plus
 # CONFIG_SECURITY_KRSI=y for the series, olddefconfig, then a W=1 C=2
 # build (gcc's extra warnings and sparse on every file) of the kernel
 # directories whose sources the series changes.  A warning of the series
@@ -16,7 +17,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 config=/usr/src/${CONFIG_PACKAGE}/config.amd64_none_amd64.xz
-[[ -f $config ]] || die "no $config; run 'make deps'"
+info "Debian config: $CONFIG_PACKAGE $(dpkg-query -W -f='${Version}' "$CONFIG_PACKAGE" 2>/dev/null || echo "not installed")"
+[[ -f $config ]] || die "no $config; run 'scripts/deps.sh --distro-config'"
 [[ -e $TREE/.git ]] || die "no work tree; run 'make tree'"
 command -v sparse >/dev/null || die "sparse missing; run 'make deps'"
 

@@ -11,7 +11,7 @@ TREE=${TREE:-$BUILD/linux}
 PATCHES=$KRSI_ROOT/patches
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 BASE_PACKAGE=linux-source-6.12
-# Debian's kernel configs of the same version (make distro)
+# Debian's kernel configs (make distro; scripts/deps.sh --distro-config)
 CONFIG_PACKAGE=linux-config-6.12
 
 # make in kernel tree SRC with its output in OUT (O=), as every build of the
@@ -102,6 +102,60 @@ SLOWDOWN=1
 base_version() {
 	[[ -s $PATCHES/BASE ]] || die "patches/BASE is missing or empty"
 	head -n1 "$PATCHES/BASE"
+}
+
+# Unpack TARBALL, a linux-source-6.12 of Debian version VERSION, into the
+# new directory DIR, and check that it holds that version of Linux.
+# Usage: base_unpack DIR TARBALL VERSION
+base_unpack() {
+	local dir=$1 tarball=$2 want=$3 v p s
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	tar -C "$dir" -xf "$tarball" --strip-components=1 || die "cannot unpack $tarball"
+	v=$(sed -n 's/^VERSION = //p' "$dir/Makefile")
+	p=$(sed -n 's/^PATCHLEVEL = //p' "$dir/Makefile")
+	s=$(sed -n 's/^SUBLEVEL = //p' "$dir/Makefile")
+	[[ "$v.$p.$s" == "${want%%-*}" ]] ||
+		die "$tarball holds Linux $v.$p.$s, not ${want%%-*} ($want)"
+}
+
+# Commit every file of DIR, the base of VERSION, into the repository
+# GITDIR through the index file INDEX, as a commit without parent and with
+# fixed dates (the same source gives the same commit); prints its id.
+# Usage: base_commit GITDIR DIR VERSION INDEX
+base_commit() {
+	local gitdir=$1 dir=$2 want=$3 index=$4 tree
+	(cd "$dir" && GIT_DIR=$gitdir GIT_WORK_TREE=$dir GIT_INDEX_FILE=$index git add -f -A .) ||
+		die "cannot add $dir to $gitdir"
+	tree=$(GIT_DIR=$gitdir GIT_INDEX_FILE=$index git write-tree)
+	GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
+		git --git-dir="$gitdir" commit-tree "$tree" \
+		-m "Linux ${want%%-*} ($BASE_PACKAGE $want)"
+}
+
+# A git repository at DIR holding the base of VERSION from TARBALL: one
+# commit (base_commit) on branch krsi, tagged krsi-base, with VERSION in
+# its config as krsi.base.
+# Usage: base_repo DIR TARBALL VERSION
+base_repo() {
+	local dir=$1 tarball=$2 want=$3 tmp=$1.tmp commit
+	base_unpack "$tmp" "$tarball" "$want"
+	git -C "$tmp" init -q -b krsi
+	git -C "$tmp" config core.abbrev 12
+	git -C "$tmp" config gc.auto 0
+	commit=$(base_commit "$tmp/.git" "$tmp" "$want" "$tmp/.git/index")
+	git -C "$tmp" update-ref refs/heads/krsi "$commit"
+	git -C "$tmp" tag krsi-base
+	git -C "$tmp" config krsi.base "$want"
+	mv "$tmp" "$dir"
+}
+
+# The versions of Debian package NAME that apt's sources offer, newest
+# first (after "apt-get update").
+# Usage: archive_versions NAME
+archive_versions() {
+	apt-cache madison "$1" | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
+		sort -u -r -V
 }
 
 # The series' patch files in order, without the cover letter.

@@ -20,33 +20,14 @@ check_base_tarball() {
 	if [[ $have != "$want" ]]; then
 		die "$BASE_TARBALL comes from $BASE_PACKAGE '${have:-unknown}'," \
 		    "but patches/BASE names '$want'; run 'make deps' to install" \
-		    "the named version, or rebase the series and update patches/BASE"
+		    "the named version, or 'make rebase' to move the series"
 	fi
 }
 
 make_base() {
-	local want=$1 tmp upstream
-	info "creating base tree from $BASE_TARBALL ($want) in $TREE"
-	rm -rf "$TREE" "$TREE.tmp"
-	tmp=$TREE.tmp
-	mkdir -p "$tmp"
-	tar -C "$tmp" -xf "$BASE_TARBALL" --strip-components=1
-	upstream=${want%%-*}
-	local v p s
-	v=$(sed -n 's/^VERSION = //p' "$tmp/Makefile")
-	p=$(sed -n 's/^PATCHLEVEL = //p' "$tmp/Makefile")
-	s=$(sed -n 's/^SUBLEVEL = //p' "$tmp/Makefile")
-	[[ "$v.$p.$s" == "$upstream" ]] ||
-		die "tarball holds Linux $v.$p.$s, patches/BASE names $upstream"
-	git -C "$tmp" init -q -b krsi
-	git -C "$tmp" config core.abbrev 12
-	git -C "$tmp" config gc.auto 0
-	git -C "$tmp" add -f .
-	GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
-		git -C "$tmp" commit -q -m "Linux $upstream ($BASE_PACKAGE $want)"
-	git -C "$tmp" tag krsi-base
-	git -C "$tmp" config krsi.base "$want"
-	mv "$tmp" "$TREE"
+	info "creating base tree from $BASE_TARBALL ($1) in $TREE"
+	rm -rf "$TREE"
+	base_repo "$TREE" "$BASE_TARBALL" "$1"
 }
 
 tree_dirty() {

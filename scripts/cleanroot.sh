@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# "make cleanroot": the README's set-up on a new machine.  A minimal Debian
+# 12 (debootstrap --variant=minbase, with make and git, which the README's
+# commands start with, and apt's sources of a Debian 12 installation:
+# bookworm, bookworm-updates, bookworm-security) gets a copy of the
+# repository (the work tree without build/, at the same path as here) and
+# runs, as root in a chroot, "make deps", "make tree" and "make kernel",
+# then boots that kernel in QEMU (scripts/vmtest.sh) to read its list of
+# LSMs.  It fails when a package the build or the VM needs is missing from
+# scripts/deps.sh (which installs no recommended package), when the pinned
+# base has left Debian's archive, or when the tree or the kernel cannot be
+# made: what the machines that already have the packages cannot see.
+#
+# The kernel build shares this machine's ccache: the copy sits at the
+# repository's own path and the compiler is the same Debian package, so a
+# kernel built here before is found in the cache.  A tool or a header the
+# root lacks still fails the build: the cache is searched with the root's
+# own files, and the tools the build runs besides the compiler (bc, flex,
+# bison, pahole, openssl, ...) are never cached.
+#
+# The chroot runs in mount and PID namespaces of its own: its /proc, /dev
+# and the ccache go away with it, and so does any process it leaves.  The
+# root is removed afterwards (-k keeps it, in build/cleanroot/root).
+#
+# Usage: cleanroot.sh [-k] [-c COMMAND]   (COMMAND, run by bash in the
+#        repository's copy: default $cmd below)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+SUITE=bookworm
+MIRROR=http://deb.debian.org/debian
+SECURITY_MIRROR=http://deb.debian.org/debian-security
+keep=0
+cmd='make deps && make tree && make kernel && scripts/vmtest.sh -t 300 -- cat /sys/kernel/security/lsm'
+while getopts kc: opt; do
+	case $opt in
+	k) keep=1 ;;
+	c) cmd=$OPTARG ;;
+	*) die "usage: cleanroot.sh [-k] [-c COMMAND]" ;;
+	esac
+done
+[[ $(id -u) == 0 ]] || die "the clean root is made and entered as root"
+for c in debootstrap unshare chroot; do
+	command -v "$c" >/dev/null || die "$c missing; run 'make cleanroot' (it installs debootstrap)"
+done
+
+dir=$BUILD/cleanroot
+root=$dir/root
+log=$dir/debootstrap.log
+# --one-file-system: nothing under a mount point is removed (the chroot's
+# mounts live in its own namespace, so none should be there).
+remove_root() { rm -rf --one-file-system "$root"; }
+remove_root
+mkdir -p "$dir"
+cleanup() { ((keep)) || remove_root; }
+trap cleanup EXIT
+
+start=$SECONDS
+info "debootstrap $SUITE (minbase, with make and git) into ${root#"$KRSI_ROOT"/} (log: ${log#"$KRSI_ROOT"/})"
+if ! debootstrap --variant=minbase --include=make,git "$SUITE" "$root" "$MIRROR" >"$log" 2>&1; then
+	tail -n 20 "$log" >&2
+	die "debootstrap failed; full log in $log"
+fi
+cat >"$root/etc/apt/sources.list" <<EOF
+deb $MIRROR $SUITE main
+deb $MIRROR $SUITE-updates main
+deb $SECURITY_MIRROR $SUITE-security main
+EOF
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+# No service starts in the chroot (qemu's and others' maintainer scripts).
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+info "Debian $(cat "$root/etc/debian_version") in $((SECONDS - start)) s"
+
+# The repository as a clone has it: the work tree, without build/.
+mkdir -p "$root$KRSI_ROOT"
+tar -C "$KRSI_ROOT" --exclude=./build -cf - . | tar -C "$root$KRSI_ROOT" -xf -
+ccache_dir=$(ccache -k cache_dir)
+mkdir -p "$ccache_dir" "$root$ccache_dir"
+
+info "in the clean root, as root: $cmd"
+step=$SECONDS
+rc=0
+unshare --mount --pid --fork --propagation private -- /bin/bash -c '
+	set -e
+	mount -t proc proc "$1/proc"
+	mount --bind /dev "$1/dev"
+	mount --bind "$4" "$1$4"
+	exec chroot "$1" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		CCACHE_DIR="$4" /bin/bash -c "cd \"\$0\" && $2" "$3"' \
+	cleanroot "$root" "$cmd" "$KRSI_ROOT" "$ccache_dir" </dev/null || rc=$?
+((rc == 0)) || die "'$cmd' failed in the clean root (status $rc) after $((SECONDS - step)) s"
+info "'$cmd' passed in the clean root in $((SECONDS - step)) s ($((SECONDS - start)) s with debootstrap)"
