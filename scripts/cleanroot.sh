@@ -6,8 +6,8 @@
 # bookworm, bookworm-updates, bookworm-security) gets a copy of the
 # repository (the work tree without build/, at the same path as here) and
 # runs, as root in a chroot, "make deps", "make tree" and "make kernel",
-# then boots that kernel in QEMU (scripts/vmtest.sh) to read its list of
-# LSMs.  It fails when a package the build or the VM needs is missing from
+# then boots that kernel in QEMU (scripts/vmtest.sh), where bpf must be
+# among the LSMs.  It fails when a package the build or the VM needs is missing from
 # scripts/deps.sh (which installs no recommended package), when the pinned
 # base has left Debian's archive, or when the tree or the kernel cannot be
 # made: what the machines that already have the packages cannot see.
@@ -32,7 +32,7 @@ SUITE=bookworm
 MIRROR=http://deb.debian.org/debian
 SECURITY_MIRROR=http://deb.debian.org/debian-security
 keep=0
-cmd='make deps && make tree && make kernel && scripts/vmtest.sh -t 300 -- cat /sys/kernel/security/lsm'
+cmd='make deps && make tree && make kernel && scripts/vmtest.sh -t 300 -- grep -w -o bpf /sys/kernel/security/lsm'
 while getopts kc: opt; do
 	case $opt in
 	k) keep=1 ;;
