@@ -4,23 +4,20 @@
 # 12 (debootstrap --variant=minbase, with make and git, which the README's
 # commands start with, and apt's sources of a Debian 12 installation:
 # bookworm, bookworm-updates, bookworm-security) gets a copy of the
-# repository (the work tree without build/, at the same path as here) and
-# runs, as root in a chroot, "make deps", "make tree" and "make kernel",
-# then boots that kernel in QEMU (scripts/vmtest.sh), where bpf must be
-# among the LSMs.  It fails when a package the build or the VM needs is missing from
-# scripts/deps.sh (which installs no recommended package), when the pinned
-# base has left Debian's archive, or when the tree or the kernel cannot be
-# made: what the machines that already have the packages cannot see.
+# repository (the work tree without build/) and runs, as root in a chroot,
+# "make deps", "make tree", then "make kernel" up to the build's own tools
+# and generated headers (KERNEL_TARGET=prepare: the config with every
+# fragment checked, which needs flex, bison and pahole; fixdep, objtool,
+# the signing tools, bc's headers), and checks that QEMU and the BPF
+# compiler run.  It fails when a package these need is missing from
+# scripts/deps.sh (which installs no recommended package), when the
+# pinned base has left Debian's archive, or when the tree cannot be made:
+# what the machines that already have the packages cannot see.  The whole
+# kernel, the selftests and their VM are left to the targets that CI runs
+# next on this machine.
 #
-# The kernel build shares this machine's ccache: the copy sits at the
-# repository's own path and the compiler is the same Debian package, so a
-# kernel built here before is found in the cache.  A tool or a header the
-# root lacks still fails the build: the cache is searched with the root's
-# own files, and the tools the build runs besides the compiler (bc, flex,
-# bison, pahole, openssl, ...) are never cached.
-#
-# The chroot runs in mount and PID namespaces of its own: its /proc, /dev
-# and the ccache go away with it, and so does any process it leaves.  The
+# The chroot runs in mount and PID namespaces of its own: its /proc and
+# /dev go away with it, and so does any process it leaves.  The
 # root is removed afterwards (-k keeps it, in build/cleanroot/root).
 #
 # Usage: cleanroot.sh [-k] [-c COMMAND]   (COMMAND, run by bash in the
@@ -32,7 +29,7 @@ SUITE=bookworm
 MIRROR=http://deb.debian.org/debian
 SECURITY_MIRROR=http://deb.debian.org/debian-security
 keep=0
-cmd='make deps && make tree && make kernel && scripts/vmtest.sh -t 300 -- grep -w -o bpf /sys/kernel/security/lsm'
+cmd='make deps && make tree && KERNEL_TARGET=prepare make kernel && qemu-system-x86_64 --version && clang-16 --version'
 while getopts kc: opt; do
 	case $opt in
 	k) keep=1 ;;
@@ -76,8 +73,6 @@ info "Debian $(cat "$root/etc/debian_version") in $((SECONDS - start)) s"
 # The repository as a clone has it: the work tree, without build/.
 mkdir -p "$root$KRSI_ROOT"
 tar -C "$KRSI_ROOT" --exclude=./build -cf - . | tar -C "$root$KRSI_ROOT" -xf -
-ccache_dir=$(ccache -k cache_dir)
-mkdir -p "$ccache_dir" "$root$ccache_dir"
 
 info "in the clean root, as root: $cmd"
 step=$SECONDS
@@ -86,10 +81,9 @@ unshare --mount --pid --fork --propagation private -- /bin/bash -c '
 	set -e
 	mount -t proc proc "$1/proc"
 	mount --bind /dev "$1/dev"
-	mount --bind "$4" "$1$4"
 	exec chroot "$1" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		CCACHE_DIR="$4" /bin/bash -c "cd \"\$0\" && $2" "$3"' \
-	cleanroot "$root" "$cmd" "$KRSI_ROOT" "$ccache_dir" </dev/null || rc=$?
+		/bin/bash -c "cd \"\$0\" && $2" "$3"' \
+	cleanroot "$root" "$cmd" "$KRSI_ROOT" </dev/null || rc=$?
 ((rc == 0)) || die "'$cmd' failed in the clean root (status $rc) after $((SECONDS - step)) s"
 info "'$cmd' passed in the clean root in $((SECONDS - step)) s ($((SECONDS - start)) s with debootstrap)"

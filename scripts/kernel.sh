@@ -14,7 +14,10 @@
 #                                   select that build directory and config;
 #                                   EXTRA_CONFIG adds fragments, last wins;
 #                                   KCONFIG_UNDEFINED_OK=1 lets fragments
-#                                   name options the tree does not define)
+#                                   name options the tree does not define;
+#                                   KERNEL_TARGET=prepare stops after the
+#                                   build's tools and generated headers,
+#                                   as make cleanroot does)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -109,11 +112,18 @@ if [[ $FLAVOUR == gcov ]]; then
 	((${#profile[@]})) || die "GCOV=1: the tree changes no C file under kernel/ or security/"
 fi
 
-info "building $(basename "$out") (log: $out/build.log)"
+target=${KERNEL_TARGET:-${KIMAGE##*/}}
+[[ $target == "${KIMAGE##*/}" || $target == prepare ]] ||
+	die "KERNEL_TARGET=$target: kernel.sh builds ${KIMAGE##*/} (the default) or prepare"
+info "building $(basename "$out")${KERNEL_TARGET:+ up to $target} (log: $out/build.log)"
 start=$SECONDS
-if ! kmake "$src" "$out" -s -j"$(jobs)" "${profile[@]}" "${KIMAGE##*/}" >"$out/build.log" 2>&1; then
+if ! kmake "$src" "$out" -s -j"$(jobs)" "${profile[@]}" "$target" >"$out/build.log" 2>&1; then
 	tail -n 40 "$out/build.log" >&2
 	die "kernel build failed; full log in $out/build.log"
 fi
 grep -E 'warning:|error:' "$out/build.log" >&2 || true
-info "built $out/$KIMAGE in $((SECONDS - start)) s"
+if [[ $target == prepare ]]; then
+	info "prepared $out for a build in $((SECONDS - start)) s"
+else
+	info "built $out/$KIMAGE in $((SECONDS - start)) s"
+fi
