@@ -75,7 +75,7 @@ apt-get update -q || die "apt-get update failed"
 
 if ((base_missing)); then
 	mapfile -t offered < <(archive_versions "$BASE_PACKAGE")
-	if ! printf '%s\n' "${offered[@]}" | grep -q -x -F -- "$want_base"; then
+	if ! one_of "$want_base" "${offered[@]}"; then
 		((${#offered[@]})) ||
 			die "the archive has no $BASE_PACKAGE at all: Debian 12's" \
 			    "security suite (bookworm-security) must be in apt's sources"
@@ -93,7 +93,7 @@ fi
 if ((config_missing)); then
 	mapfile -t offered < <(archive_versions "$CONFIG_PACKAGE")
 	((${#offered[@]})) || die "the archive has no $CONFIG_PACKAGE"
-	if printf '%s\n' "${offered[@]}" | grep -q -x -F -- "$want_base"; then
+	if one_of "$want_base" "${offered[@]}"; then
 		missing+=("$CONFIG_PACKAGE=$want_base")
 	else
 		info "note: $CONFIG_PACKAGE $want_base has left the archive; installing its newest, ${offered[0]}"

@@ -158,6 +158,17 @@ archive_versions() {
 		sort -u -r -V
 }
 
+# Whether WORD is one of the other arguments.
+# Usage: one_of WORD [ITEM...]
+one_of() {
+	local w=$1 i
+	shift
+	for i; do
+		[[ $i == "$w" ]] && return 0
+	done
+	return 1
+}
+
 # The series' patch files in order, without the cover letter.
 series_files() {
 	find "$PATCHES" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \

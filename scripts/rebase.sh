@@ -41,7 +41,7 @@ if [[ -z $new ]]; then
 fi
 [[ $new =~ ^6\.12\.[0-9]+-[0-9A-Za-z.+~]+$ ]] ||
 	die "BASE=$new is not a Debian version of $BASE_PACKAGE (such as ${offered[0]})"
-printf '%s\n' "${offered[@]}" | grep -q -x -F -- "$new" ||
+one_of "$new" "${offered[@]}" ||
 	die "$BASE_PACKAGE $new is not in the archive, which has ${offered[*]}"
 if [[ $new == "$old" ]]; then
 	info "the series is already on $BASE_PACKAGE $new; nothing to do"
