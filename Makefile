@@ -31,7 +31,7 @@ help:
 	@echo "make build-each build the kernel after each patch in turn (bisectability)"
 	@echo "make deps       install the Debian packages the harness needs"
 	@echo "make rebase     move the series to the newest linux-source-6.12 in Debian's archive (BASE=VERSION: that one)"
-	@echo "make cleanroot  a fresh Debian 12 root (debootstrap): make deps, make tree and the kernel's build tools in it, as on a new machine"
+	@echo "make cleanroot  a fresh Debian 12 root (debootstrap): make deps, make tree and the kernel's build tools in it, as on a new machine, then a boot of the kernel built here"
 	@echo "make rootfs     ARCH=NAME: the Debian root file system that architecture's VM boots"
 	@echo "make tree       base + git am of patches/ in build/linux (idempotent)"
 	@echo "make kernel     configure and build the VM kernel (incremental)"

@@ -8,20 +8,22 @@
 # "make deps", "make tree", then "make kernel" up to the build's own tools
 # and generated headers (KERNEL_TARGET=prepare: the config with every
 # fragment checked, which needs flex, bison and pahole; fixdep, objtool,
-# the signing tools, bc's headers), and checks that QEMU and the BPF
-# compiler run.  It fails when a package these need is missing from
-# scripts/deps.sh (which installs no recommended package), when the
-# pinned base has left Debian's archive, or when the tree cannot be made:
-# what the machines that already have the packages cannot see.  The whole
-# kernel, the selftests and their VM are left to the targets that CI runs
-# next on this machine.
+# the signing tools, bc's headers), and checks that the BPF compiler runs.
+# When this machine has built the VM kernel (make kernel), the clean root
+# then boots it with scripts/vmtest.sh: the guest runs on the clean root,
+# so its init needs what the root has, and bpf must be among its LSMs.
+# It fails when a package these need is missing from scripts/deps.sh
+# (which installs no recommended package), when the pinned base has left
+# Debian's archive, or when the tree cannot be made: what the machines
+# that already have the packages cannot see.  The whole kernel build and
+# the selftests are left to the targets CI runs on this machine.
 #
 # The chroot runs in mount and PID namespaces of its own: its /proc and
 # /dev go away with it, and so does any process it leaves.  The
 # root is removed afterwards (-k keeps it, in build/cleanroot/root).
 #
 # Usage: cleanroot.sh [-k] [-c COMMAND]   (COMMAND, run by bash in the
-#        repository's copy: default $cmd below)
+#        repository's copy; by default the steps above)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -29,7 +31,7 @@ SUITE=bookworm
 MIRROR=http://deb.debian.org/debian
 SECURITY_MIRROR=http://deb.debian.org/debian-security
 keep=0
-cmd='make deps && make tree && KERNEL_TARGET=prepare make kernel && qemu-system-x86_64 --version && clang-16 --version'
+cmd=
 while getopts kc: opt; do
 	case $opt in
 	k) keep=1 ;;
@@ -73,6 +75,17 @@ info "Debian $(cat "$root/etc/debian_version") in $((SECONDS - start)) s"
 # The repository as a clone has it: the work tree, without build/.
 mkdir -p "$root$KRSI_ROOT"
 tar -C "$KRSI_ROOT" --exclude=./build -cf - . | tar -C "$root$KRSI_ROOT" -xf -
+if [[ -z $cmd ]]; then
+	cmd='make deps && make tree && KERNEL_TARGET=prepare make kernel && clang-16 --version'
+	if [[ -f $KBUILD/$KIMAGE ]]; then
+		image=build/host-kernel/${KIMAGE##*/}
+		mkdir -p "$root$KRSI_ROOT/${image%/*}"
+		cp "$KBUILD/$KIMAGE" "$root$KRSI_ROOT/$image"
+		cmd+=" && scripts/vmtest.sh -k $image -t 300 -- grep -w -o bpf /sys/kernel/security/lsm"
+	else
+		info "no kernel in ${KBUILD#"$KRSI_ROOT"/} (make kernel): the clean root boots none"
+	fi
+fi
 
 info "in the clean root, as root: $cmd"
 step=$SECONDS

@@ -26,8 +26,9 @@ PKGS=(
 	clang-16 llvm-16 lld-16 libcap-dev zlib1g-dev libzstd-dev
 	# checks
 	sparse python3-docutils codespell python3-ply python3-git
-	# VM
-	qemu-system-x86
+	# VM; the x86_64 guest runs on the host's root, where its init
+	# (scripts/vm-init.sh) brings the loopback interface up with ip
+	qemu-system-x86 iproute2
 )
 while (($#)); do
 	case $1 in

@@ -10,7 +10,7 @@ rundir=$1
 root=$2
 
 fail() {
-	echo "vm-init: $*" >/dev/kmsg
+	echo "vm-init: error: $*" >/dev/kmsg
 	echo b >/proc/sysrq-trigger
 }
 
@@ -53,7 +53,8 @@ if [[ -e /sys/kernel/debug/kcsan ]]; then
 	done
 fi
 
-ip link set lo up 2>/dev/null
+# Tests serve and connect on the loopback interface.
+ip link set lo up || fail "cannot bring up the loopback interface (is iproute2 installed? make deps)"
 hostname krsi-vm 2>/dev/null
 
 # vmtest.sh fails the run unless every CPU it gave is online.

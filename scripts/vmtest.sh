@@ -229,6 +229,11 @@ if grep -E -n "$splat" "$rundir/serial.log" >&2; then
 	die "kernel splat in the serial log: $rundir/serial.log"
 fi
 
+# The guest's init (vm-init.sh) logs why it gave up, then reboots.
+if init_err=$(grep -m1 -o 'vm-init: error: .*' "$rundir/serial.log"); then
+	die "the guest's init failed: ${init_err#vm-init: error: } (serial log: $rundir/serial.log)"
+fi
+
 online=$(cat "$rundir/cpus-online" 2>/dev/null || echo "no count")
 [[ $online == "$cpus" ]] ||
 	die "the guest brought $online CPU(s) online, $cpus were given (serial log: $rundir/serial.log)"
