@@ -98,5 +98,14 @@ unshare --mount --pid --fork --propagation private -- /bin/bash -c '
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		/bin/bash -c "cd \"\$0\" && $2" "$3"' \
 	cleanroot "$root" "$cmd" "$KRSI_ROOT" </dev/null || rc=$?
-((rc == 0)) || die "'$cmd' failed in the clean root (status $rc) after $((SECONDS - step)) s"
+if ((rc != 0)); then
+	# The VM's logs outlive the root (vmtest.sh named them by their path
+	# in the root).
+	if [[ -d $root$KRSI_ROOT/build/vm ]]; then
+		rm -rf "$dir/vm"
+		cp -a "$root$KRSI_ROOT/build/vm" "$dir/vm"
+		info "the clean root's VM logs are in ${dir#"$KRSI_ROOT"/}/vm"
+	fi
+	die "'$cmd' failed in the clean root (status $rc) after $((SECONDS - step)) s"
+fi
 info "'$cmd' passed in the clean root in $((SECONDS - step)) s ($((SECONDS - start)) s with debootstrap)"
