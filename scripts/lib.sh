@@ -150,12 +150,16 @@ base_repo() {
 	mv "$tmp" "$dir"
 }
 
-# The versions of Debian package NAME that apt's sources offer, newest
-# first (after "apt-get update").
+# Set the array "offered" to the versions of Debian package NAME that
+# apt's sources offer, newest first (after "apt-get update"); die when
+# they offer none.
 # Usage: archive_versions NAME
 archive_versions() {
-	apt-cache madison "$1" | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
-		sort -u -r -V
+	mapfile -t offered < <(apt-cache madison "$1" |
+		awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | sort -u -r -V)
+	((${#offered[@]})) ||
+		die "the archive has no $1: Debian 12's security suite" \
+		    "(bookworm-security) must be in apt's sources"
 }
 
 # Whether WORD is one of the other arguments.

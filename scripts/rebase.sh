@@ -32,9 +32,7 @@ if [[ $(id -u) == 0 ]]; then
 else
 	warn "not root: apt's package lists are not updated; the newest version may be missing"
 fi
-mapfile -t offered < <(archive_versions "$BASE_PACKAGE")
-((${#offered[@]})) ||
-	die "the archive has no $BASE_PACKAGE: Debian 12's security suite (bookworm-security) must be in apt's sources"
+archive_versions "$BASE_PACKAGE"
 if [[ -z $new ]]; then
 	new=${offered[0]}
 	info "the newest $BASE_PACKAGE in the archive is $new"
