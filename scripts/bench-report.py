@@ -35,7 +35,7 @@ SCENARIOS = [
 BASELINE = {'S1': 'S0', 'S2': 'S0', 'S3': 'S0', 'S3s': 'S0', 'S4': 'S0', 'S5': 'S0',
             'S1b': 'S0b'}
 # One nop KRSI program per hook call (S3 - S1) on the series before it
-# counted runs and denials (patches 15-18), with this bench on 2026-11-29:
+# counted runs and denials (patches 16-19), with this bench on 2026-11-29:
 # what the counters may add to, at most GOAL_COUNTERS instructions.
 S3_BEFORE_COUNTERS = {'open_close': 61.6, 'mprotect': 64.3}
 GOAL_COUNTERS = 5
