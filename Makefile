@@ -6,6 +6,7 @@ export BUILD ?= $(CURDIR)/build
 export DEBUG ?= 0
 export KCSAN ?= 0
 export GCOV ?= 0
+export RT ?= 0
 S := $(CURDIR)/scripts
 # ARCH=NAME builds and runs another architecture (scripts/lib.sh lists
 # them).  The kernel's own ARCH differs (ppc64le is powerpc): the scripts
@@ -20,7 +21,7 @@ MAKEOVERRIDES := $(filter-out ARCH=%,$(MAKEOVERRIDES))
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
-	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, REPEAT=N: N boots in a row, ARCH=i386|ppc64le|arm|arm64: that architecture, cross-built)"
+	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, RT=1: PREEMPT_RT kernel, REPEAT=N: N boots in a row, ARCH=i386|ppc64le|arm|arm64: that architecture, cross-built)"
 	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, in instructions under TCG (KVM=1: wall time under KVM)"
 	@echo "make stress     policy churn, capacity race, bpf(2) fuzzing and fault injection on 2 vCPUs (STRESS=\"-d 600\" for longer)"
 	@echo "make coverage   line coverage of the series' kernel code by the selftests and a short stress run"

@@ -6,7 +6,7 @@
 # config.vm (what the BPF selftests need, merged as upstream's vmtest.sh
 # merges them) + configs/vm.config (+ configs/arch-NAME.config for
 # ARCH=NAME, configs/debug.config when DEBUG=1, configs/kcsan.config when
-# KCSAN=1),
+# KCSAN=1, configs/rt.config when RT=1),
 # olddefconfig; every option of the fragments is then checked and a value
 # that did not stick is an error, the last fragment naming an option wins.
 #
@@ -32,6 +32,7 @@ done
 frags+=("$KRSI_ROOT/configs/vm.config")
 [[ -n $ARCH_CONFIG ]] && frags+=("$ARCH_CONFIG")
 [[ -n $FLAVOUR_CONFIG ]] && frags+=("$FLAVOUR_CONFIG")
+[[ -n $RT_CONFIG ]] && frags+=("$RT_CONFIG")
 frags+=(${EXTRA_CONFIG:-})
 
 [[ -f $src/Makefile ]] || die "no kernel tree at $src; run 'make tree'"

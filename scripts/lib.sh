@@ -49,6 +49,15 @@ for v in DEBUG KCSAN GCOV; do
 done
 SUFFIX=${FLAVOUR:+-$FLAVOUR}
 FLAVOUR_CONFIG=${FLAVOUR:+$KRSI_ROOT/configs/$FLAVOUR.config}
+# RT=1 makes that kernel a real-time one (configs/rt.config, after the
+# flavour's fragment): "make test DEBUG=1 RT=1" is the debug kernel on
+# PREEMPT_RT, in build/kbuild-debug-rt.
+[[ ${RT:-0} =~ ^[01]$ ]] || die "RT takes 0 or 1, not '$RT'"
+RT_CONFIG=
+if [[ ${RT:-0} == 1 ]]; then
+	RT_CONFIG=$KRSI_ROOT/configs/rt.config
+	SUFFIX+=-rt
+fi
 
 # The architecture the kernel, the selftests and the VM are built for
 # (make ... ARCH=NAME; the top-level Makefile hands it over as KRSI_ARCH).
@@ -76,8 +85,8 @@ esac
 # Build directories of another architecture carry its name.
 ASUFFIX=
 [[ $KRSI_ARCH == x86_64 ]] || ASUFFIX=-$KRSI_ARCH
-[[ -z $FLAVOUR || -z $ASUFFIX ]] ||
-	die "DEBUG=1, KCSAN=1 and GCOV=1 are for x86_64; ARCH=$KRSI_ARCH takes none of them"
+[[ -z $FLAVOUR$RT_CONFIG || -z $ASUFFIX ]] ||
+	die "DEBUG=1, KCSAN=1, GCOV=1 and RT=1 are for x86_64; ARCH=$KRSI_ARCH takes none of them"
 SUFFIX+=$ASUFFIX
 ARCH_CONFIG=
 [[ -z $ASUFFIX ]] || ARCH_CONFIG=$KRSI_ROOT/configs/arch-$KRSI_ARCH.config
@@ -94,10 +103,11 @@ require_rootfs() {
 KBUILD=${KBUILD:-$BUILD/kbuild$SUFFIX}
 SAMPLES=$BUILD/samples$SUFFIX
 SELFTESTS=${SELFTESTS_OUT:-$BUILD/selftests$SUFFIX}
-# A run on a sanitizer kernel is slower: VM time bounds are multiplied by this.
-# Another architecture runs under TCG, emulated instruction by instruction.
+# A run on a sanitizer or real-time kernel is slower: VM time bounds are
+# multiplied by this.  Another architecture runs under TCG, emulated
+# instruction by instruction.
 SLOWDOWN=1
-[[ -n $FLAVOUR || -n $ASUFFIX ]] && SLOWDOWN=3
+[[ -n $FLAVOUR || -n $RT_CONFIG || -n $ASUFFIX ]] && SLOWDOWN=3
 
 base_version() {
 	[[ -s $PATCHES/BASE ]] || die "patches/BASE is missing or empty"

@@ -32,6 +32,8 @@ if [[ -n $ASUFFIX ]]; then
 	[[ ! -f $KRSI_ROOT/scripts/selftests.deny$ASUFFIX ]] ||
 		arch_deny+=("$KRSI_ROOT/scripts/selftests.deny$ASUFFIX")
 fi
+# What the real-time kernel (RT=1) does not run: scripts/selftests.deny-rt.
+[[ -z $RT_CONFIG ]] || arch_deny+=("$KRSI_ROOT/scripts/selftests.deny-rt")
 not_built=" $( ((${#arch_deny[@]} == 0)) ||
 	sed -E 's/[[:space:]]*#.*//; /^$/d; /\//d' "${arch_deny[@]}" | tr '\n' ' ')"
 while read -r pat; do
@@ -198,6 +200,6 @@ fi
 	sed -E 's/[[:space:]]*#.*//; /^$/d' "$KRSI_ROOT/scripts/selftests.serial"
 } | sort -u >"$out/serial.list"
 # What is built but not run, with the reasons: scripts/selftests.deny, and
-# for another architecture the lists above.
+# for another architecture or the real-time kernel the lists above.
 cat "$KRSI_ROOT/scripts/selftests.deny" "${arch_deny[@]}" >"$out/deny.list"
 info "built $out/test_progs ($(wc -l <"$out/serial.list") serial tests)"
