@@ -29,7 +29,7 @@ help:
 	@echo "make deb        Debian packages of the KRSI VM kernel (bindeb-pkg) in build/deb"
 	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
 	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi)"
-	@echo "make build-each build the kernel after each patch in turn (bisectability)"
+	@echo "make build-each build the kernel after each patch in turn (bisectability; FROM=N: from patch N on)"
 	@echo "make deps       install the Debian packages the harness needs"
 	@echo "make rebase     move the series to the newest linux-source-6.12 in Debian's archive (BASE=VERSION: that one)"
 	@echo "make cleanroot  a fresh Debian 12 root (debootstrap): make deps, make tree and the kernel's build tools in it, as on a new machine, then a boot of the kernel built here"

@@ -40,12 +40,21 @@ build() {
 	fi
 }
 
+# FROM=N starts at patch N, for a run that already built the patches
+# before it unchanged; the build directory then holds whatever was built
+# last, which the incremental build of patch N brings up to date.
+from=${FROM:-1}
+[[ $from =~ ^[1-9][0-9]*$ ]] || die "FROM takes a patch number (1 for the first), not '$from'"
+total=$(git -C "$TREE" rev-list --count krsi-base..HEAD)
+((from <= total)) || die "FROM=$from: the series has $total patches"
+
 # The patches build where kernel.sh builds by default (DEBUG=1, KCSAN=1:
 # that build and config).
 kbuild=$KBUILD
 n=0
 for sha in $(git -C "$TREE" rev-list --reverse krsi-base..HEAD); do
 	n=$((n + 1))
+	((n >= from)) || continue
 	subject=$(git -C "$TREE" log -1 --format=%s "$sha")
 	git -C "$TREE" checkout -q --detach "$sha"
 	start=$SECONDS
@@ -73,4 +82,4 @@ for cfg in nokrsi nobpflsm; do
 	printf 'series builds with configs/%s.config (%3d s)\n' "$cfg" $((SECONDS - start))
 done
 ((fail == 0)) || die "some builds have warnings"
-info "all $n patches build, and the series without KRSI and without the BPF LSM"
+info "patches $from to $n build, and the series without KRSI and without the BPF LSM"
