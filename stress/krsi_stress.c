@@ -153,12 +153,17 @@ static int open_hook(const char *hook, int flags)
 static bool set_audit(bool on)
 {
 	char old[3] = {};
+	ssize_t n;
 	int fd;
 
 	fd = open(AUDIT_SWITCH, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read(fd, old, 2) != 2 || old[1] != '\n' ||
-	    (old[0] != '0' && old[0] != '1'))
-		die("read %s: %s", AUDIT_SWITCH, fd < 0 ? strerror(errno) : "not 0 or 1");
+	if (fd < 0)
+		die("open %s: %s", AUDIT_SWITCH, strerror(errno));
+	n = read(fd, old, 2);
+	if (n < 0)
+		die("read %s: %s", AUDIT_SWITCH, strerror(errno));
+	if (n != 2 || old[1] != '\n' || (old[0] != '0' && old[0] != '1'))
+		die("read %s: '%s', not 0 or 1", AUDIT_SWITCH, old);
 	close(fd);
 	fd = open(AUDIT_SWITCH, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, on ? "1" : "0", 1) != 1)
