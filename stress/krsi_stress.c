@@ -179,9 +179,9 @@ static bool set_audit(bool on)
  */
 static int hook_file_lines(const char *hook, char *buf, size_t size)
 {
-	char raw[16384], name[32], kind[16], mode[16], *line, *save;
+	char raw[16384], name[32], kind[16], runs[24], mode[16], *line, *save;
 	int fd = open_hook(hook, O_RDONLY), lines = 0;
-	unsigned long long runs, denials;
+	unsigned long long denials;
 	size_t len = 0;
 	unsigned int id;
 	ssize_t n;
@@ -193,8 +193,9 @@ static int hook_file_lines(const char *hook, char *buf, size_t size)
 	raw[n] = '\0';
 	buf[0] = '\0';
 	for (line = strtok_r(raw, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%u %31s %15s %llu %llu %15s", &id, name, kind,
-			   &runs, &denials, mode) == 6 && !strcmp(kind, "krsi"))
+		/* <runs> is a number, or "-" while runs are not counted. */
+		if (sscanf(line, "%u %31s %15s %23s %llu %15s", &id, name, kind,
+			   runs, &denials, mode) == 6 && !strcmp(kind, "krsi"))
 			len += snprintf(buf + len, size - len, "%u %s krsi %s\n",
 					id, name, mode);
 		else
