@@ -17,16 +17,17 @@ export KRSI_ARCH := $(if $(filter command line,$(origin ARCH)),$(ARCH),x86_64)
 unexport ARCH
 MAKEOVERRIDES := $(filter-out ARCH=%,$(MAKEOVERRIDES))
 
-.PHONY: help deps tree rootfs kernel samples selftests run test bench stress coverage base-kernel distro deb check nokrsi build-each export rebase cleanroot shell clean distclean
+.PHONY: help deps tree rootfs kernel samples selftests run test bench stress coverage base-kernel distro deb boot-debian check nokrsi build-each export rebase cleanroot shell clean distclean
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
-	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, RT=1: PREEMPT_RT kernel, REPEAT=N: N boots in a row, ARCH=i386|ppc64le|arm|arm64: that architecture, cross-built)"
+	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, RT=1: PREEMPT_RT kernel, CONFIG=debian: Debian's cloud kernel config with KRSI, REPEAT=N: N boots in a row, ARCH=i386|ppc64le|arm|arm64: that architecture, cross-built)"
 	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, in instructions under TCG (KVM=1: wall time under KVM)"
 	@echo "make stress     policy churn, capacity race, bpf(2) fuzzing and fault injection on 2 vCPUs (STRESS=\"-d 600\" for longer)"
 	@echo "make coverage   line coverage of the series' kernel code by the selftests and a short stress run"
 	@echo "make distro     the series in Debian's config: W=1 and sparse, no new warning vs the base"
-	@echo "make deb        Debian packages of the KRSI VM kernel (bindeb-pkg) in build/deb"
+	@echo "make deb        Debian packages of the KRSI VM kernel (bindeb-pkg) in build/deb (CONFIG=debian: of Debian's cloud kernel with KRSI)"
+	@echo "make boot-debian Debian's cloud kernel with KRSI, packaged, installed in a Debian system and booted with systemd, AppArmor and auditd; checked"
 	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
 	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi)"
 	@echo "make build-each build the kernel after each patch in turn (bisectability; FROM=N: from patch N on)"
@@ -43,8 +44,9 @@ help:
 	@echo "make clean      remove build outputs (keeps the work tree)"
 	@echo "make distclean  remove build/ entirely (refuses with unexported work)"
 
+# CONFIG=debian starts from Debian's kernel config (linux-config-6.12).
 deps:
-	@$(S)/deps.sh
+	@$(S)/deps.sh $(if $(filter debian,$(CONFIG)),--distro-config)
 
 tree: deps
 	@$(S)/tree.sh
@@ -99,6 +101,13 @@ distro: tree
 
 deb: kernel
 	@$(S)/deb.sh
+
+# KRSI as a user installs it: the packages of Debian's cloud kernel with
+# KRSI installed in a Debian system, booted with systemd and checked.
+boot-debian:
+	@$(S)/deps.sh --debian-system
+	@$(MAKE) --no-print-directory CONFIG=debian deb samples
+	@CONFIG=debian $(S)/debian-system.sh
 
 check: tree
 	@$(S)/check.sh

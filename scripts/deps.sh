@@ -3,10 +3,13 @@
 # Install the Debian packages the harness needs; installs only what is
 # missing, and only what the target being made needs.
 #
-# Usage: deps.sh [--distro-config] [--cleanroot]
+# Usage: deps.sh [--distro-config] [--cleanroot] [--debian-system]
 #   --distro-config  also Debian's kernel configs (linux-config-6.12), for
-#                    the targets that start from Debian's config (make distro)
+#                    the targets that start from Debian's config (make
+#                    distro, CONFIG=debian)
 #   --cleanroot      also debootstrap, for the clean-root check (make cleanroot)
+#   --debian-system  Debian's configs, debootstrap and mkfs.ext4, for the
+#                    Debian system of make boot-debian
 #
 # linux-source-6.12 is pinned to the version patches/BASE names: the series
 # is applied to that tarball.  Debian's security archive keeps a few older
@@ -34,7 +37,8 @@ while (($#)); do
 	case $1 in
 	--distro-config) distro_config=1 ;;
 	--cleanroot) PKGS+=(debootstrap) ;;
-	*) die "usage: deps.sh [--distro-config] [--cleanroot]" ;;
+	--debian-system) distro_config=1 PKGS+=(debootstrap e2fsprogs) ;;
+	*) die "usage: deps.sh [--distro-config] [--cleanroot] [--debian-system]" ;;
 	esac
 	shift
 done

@@ -38,12 +38,10 @@ info "directories: ${targets[*]}"
 build() {
 	local name=$1 src=$2 out=$3 start=$SECONDS
 	shift 3
-	mkdir -p "$out"
-	xz -dc "$config" >"$out/.config"
-	# Debian's signing keys are not in the source package.
-	"$src/scripts/config" --file "$out/.config" \
-		--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
-		--set-str MODULE_SIG_KEY "certs/signing_key.pem" "$@"
+	debian_config amd64_none_amd64 "$src" "$out"
+	if (($#)); then
+		"$src/scripts/config" --file "$out/.config" "$@"
+	fi
 	kmake "$src" "$out" -s olddefconfig >/dev/null
 	for opt in "$@"; do
 		[[ $opt == --enable ]] && continue

@@ -37,6 +37,7 @@ cpus=$(getconf _NPROCESSORS_ONLN)
 log=$KRSI_RUNDIR/test_progs.log
 : >"$log"
 echo "kernel: $(uname -r) $(uname -m); LSMs: $(cat /sys/kernel/security/lsm); CPUs: $cpus"
+cp /sys/kernel/security/lsm "$KRSI_RUNDIR/lsm"
 echo "bpf_jit_enable: $(cat /proc/sys/net/core/bpf_jit_enable)" | tee -a "$log"
 
 # One test_progs run, its output appended to the log and its result lines

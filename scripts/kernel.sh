@@ -9,6 +9,9 @@
 # KCSAN=1, configs/rt.config when RT=1),
 # olddefconfig; every option of the fragments is then checked and a value
 # that did not stick is an error, the last fragment naming an option wins.
+# CONFIG=debian starts from Debian's cloud config instead, with
+# configs/debian.config only, and also checks that every option Debian
+# builds in stays built in.
 #
 # Usage: kernel.sh [TREE KBUILD]   (defaults from lib.sh; DEBUG=1 or KCSAN=1
 #                                   select that build directory and config;
@@ -24,12 +27,20 @@ set -euo pipefail
 src=${1:-$TREE}
 out=${2:-$KBUILD}
 frags=()
-for f in config config.vm; do
-	f=$src/tools/testing/selftests/bpf/$f
-	[[ -f $f ]] || die "no $f in the tree"
-	frags+=("$f")
-done
-frags+=("$KRSI_ROOT/configs/vm.config")
+if [[ -n $DEBIAN_CONFIG ]]; then
+	# CONFIG=debian: Debian's config and configs/debian.config only.
+	debian_file=/usr/src/$CONFIG_PACKAGE/config.$DEBIAN_CONFIG.xz
+	[[ -f $debian_file ]] || die "no $debian_file; run 'make deps CONFIG=debian'"
+	frags+=("$KRSI_ROOT/configs/debian.config")
+else
+	debian_file=
+	for f in config config.vm; do
+		f=$src/tools/testing/selftests/bpf/$f
+		[[ -f $f ]] || die "no $f in the tree"
+		frags+=("$f")
+	done
+	frags+=("$KRSI_ROOT/configs/vm.config")
+fi
 [[ -n $ARCH_CONFIG ]] && frags+=("$ARCH_CONFIG")
 [[ -n $FLAVOUR_CONFIG ]] && frags+=("$FLAVOUR_CONFIG")
 [[ -n $RT_CONFIG ]] && frags+=("$RT_CONFIG")
@@ -46,6 +57,7 @@ config_key() {
 	{
 		printf '%s\n' "$src"
 		cat "${frags[@]}"
+		[[ -z $debian_file ]] || sha256sum <"$debian_file"
 		git -C "$src" rev-parse -q --verify HEAD 2>/dev/null || echo "no git"
 		git -C "$src" diff HEAD -- '*Kconfig*' 2>/dev/null || true
 		"${CROSS}gcc" --version | head -n 1
@@ -60,7 +72,11 @@ else
 	cfgdir=$out.config-tmp
 	rm -rf "$cfgdir"
 	mkdir -p "$cfgdir"
-	kmake "$src" "$cfgdir" -s tinyconfig >/dev/null
+	if [[ -n $DEBIAN_CONFIG ]]; then
+		debian_config "$DEBIAN_CONFIG" "$src" "$cfgdir"
+	else
+		kmake "$src" "$cfgdir" -s tinyconfig >/dev/null
+	fi
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$cfgdir" "$cfgdir/.config" \
 		"${frags[@]}" >"$cfgdir/merge.log" 2>&1 ||
 		{ cat "$cfgdir/merge.log" >&2; die "merge_config.sh failed"; }
@@ -91,6 +107,14 @@ else
 		fi
 	done <<<"$wanted"
 	((bad == 0)) || die "the config fragments did not apply (see above): a dependency is missing"
+	# CONFIG=debian: whatever Debian builds in stays built in, unless the
+	# fragment says otherwise.
+	if [[ -n $DEBIAN_CONFIG ]]; then
+		lost=$(comm -23 <(xz -dc "$debian_file" | grep -E '^CONFIG_[A-Za-z0-9_]+=y$' | sort) \
+			<(grep -E '^CONFIG_[A-Za-z0-9_]+=y$' "$cfgdir/.config" | sort) |
+			grep -v -F -x -f <(cut -f1 <<<"$wanted" | sed 's/$/=y/') || true)
+		[[ -z $lost ]] || die "Debian's config loses what it builds in:" $lost
+	fi
 
 	if ! cmp -s "$cfgdir/.config" "$out/.config"; then
 		info "installing new .config in $out"

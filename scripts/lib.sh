@@ -59,6 +59,25 @@ if [[ ${RT:-0} == 1 ]]; then
 	SUFFIX+=-rt
 fi
 
+# CONFIG=debian builds the kernel from Debian's own configuration for
+# virtual machines, config.amd64_none_cloud-amd64 of linux-config-6.12,
+# instead of the VM config: configs/debian.config adds KRSI and what the
+# VM boot needs, and every other option stays Debian's.  The kernel and
+# the selftests built against it go to build/kbuild-debian and
+# build/selftests-debian.
+CONFIG=${CONFIG:-vm}
+DEBIAN_CONFIG=
+case $CONFIG in
+vm) ;;
+debian)
+	DEBIAN_CONFIG=amd64_none_cloud-amd64
+	[[ -z $FLAVOUR$RT_CONFIG && ${KRSI_ARCH:-x86_64} == x86_64 ]] ||
+		die "CONFIG=debian is Debian's x86_64 cloud kernel; it takes no DEBUG=1, KCSAN=1, GCOV=1, RT=1 or ARCH="
+	SUFFIX+=-debian
+	;;
+*) die "CONFIG=$CONFIG: the harness knows CONFIG=vm (the default) and CONFIG=debian" ;;
+esac
+
 # The architecture the kernel, the selftests and the VM are built for
 # (make ... ARCH=NAME; the top-level Makefile hands it over as KRSI_ARCH).
 # x86_64 runs on the host's root file system; the others are cross-built
@@ -108,6 +127,8 @@ SELFTESTS=${SELFTESTS_OUT:-$BUILD/selftests$SUFFIX}
 # instruction by instruction.
 SLOWDOWN=1
 [[ -n $FLAVOUR || -n $RT_CONFIG || -n $ASUFFIX ]] && SLOWDOWN=3
+# Debian's kernel checks and hardens more (init_on_alloc, more LSMs).
+[[ -n $DEBIAN_CONFIG ]] && SLOWDOWN=2
 
 base_version() {
 	[[ -s $PATCHES/BASE ]] || die "patches/BASE is missing or empty"
@@ -195,6 +216,21 @@ series_digest() {
 }
 
 jobs() { nproc; }
+
+# Debian's kernel config NAME (config.NAME.xz of linux-config-6.12) as the
+# .config of build directory OUT, for kernel tree SRC, without Debian's
+# signing keys and certificates, which are not in the source package: the
+# build makes a key of its own to sign the modules with.
+# Usage: debian_config NAME SRC OUT
+debian_config() {
+	local file=/usr/src/$CONFIG_PACKAGE/config.$1.xz
+	[[ -f $file ]] || die "no $file; run 'scripts/deps.sh --distro-config'"
+	mkdir -p "$3"
+	xz -dc "$file" >"$3/.config"
+	"$2/scripts/config" --file "$3/.config" \
+		--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
+		--set-str MODULE_SIG_KEY "certs/signing_key.pem"
+}
 
 # Build a harness program that runs in the VM (bench/, stress/) against
 # the tree's libbpf from "make samples": each OBJ.bpf.c of SRC into a BPF

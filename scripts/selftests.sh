@@ -32,8 +32,10 @@ if [[ -n $ASUFFIX ]]; then
 	[[ ! -f $KRSI_ROOT/scripts/selftests.deny$ASUFFIX ]] ||
 		arch_deny+=("$KRSI_ROOT/scripts/selftests.deny$ASUFFIX")
 fi
-# What the real-time kernel (RT=1) does not run: scripts/selftests.deny-rt.
+# What the real-time kernel (RT=1) does not run: scripts/selftests.deny-rt;
+# the kernel of Debian's config (CONFIG=debian): scripts/selftests.deny-debian.
 [[ -z $RT_CONFIG ]] || arch_deny+=("$KRSI_ROOT/scripts/selftests.deny-rt")
+[[ -z $DEBIAN_CONFIG ]] || arch_deny+=("$KRSI_ROOT/scripts/selftests.deny-debian")
 not_built=" $( ((${#arch_deny[@]} == 0)) ||
 	sed -E 's/[[:space:]]*#.*//; /^$/d; /\//d' "${arch_deny[@]}" | tr '\n' ' ')"
 while read -r pat; do

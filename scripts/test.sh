@@ -17,7 +17,7 @@ kbuild=$KBUILD
 scale=1
 [[ -n $ASUFFIX ]] && scale=$SLOWDOWN
 timeout=1800
-[[ -n $FLAVOUR$RT_CONFIG ]] && timeout=3600
+[[ -n $FLAVOUR$RT_CONFIG$DEBIAN_CONFIG ]] && timeout=3600
 timeout=$((timeout * scale))
 sel=$SELFTESTS
 samples=$SAMPLES
@@ -27,6 +27,9 @@ samples=$SAMPLES
 # AppArmor behind bpf: krsi_gate checks that tracing a hook KRSI does not
 # offer (getprocattr) leaves the answer of /proc/self/attr/current alone.
 lsm=capability,bpf,apparmor
+# CONFIG=debian boots without lsm=: Debian's CONFIG_LSM list is in force,
+# as on a Debian system.
+[[ -n $DEBIAN_CONFIG ]] && lsm=
 # The JIT on, as distributions run it: x86_64 and arm64 kernels have it on
 # by default, the others start with the interpreter.
 jit=sysctl.net.core.bpf_jit_enable=1
@@ -117,3 +120,9 @@ for ((run = 1; run <= repeat; run++)); do
 	fi
 done
 ((repeat == 1)) || info "$repeat consecutive runs passed"
+if [[ -n $DEBIAN_CONFIG ]]; then
+	active=$(cat "$VM_RUNDIR/lsm")
+	info "Debian's LSM list, booted without lsm=; /sys/kernel/security/lsm: $active"
+	[[ ,$active, == *,bpf,* && ,$active, == *,apparmor,* ]] ||
+		die "the LSMs in force ($active) are not Debian's: bpf or apparmor is missing"
+fi

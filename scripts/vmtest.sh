@@ -9,7 +9,8 @@
 # Options:
 #   -k IMAGE     kernel to boot (default: build/kbuild/arch/x86/boot/bzImage;
 #                with ARCH=NAME, that architecture's image in build/kbuild-NAME)
-#   -l LSMS      lsm= boot parameter (default: capability,bpf)
+#   -l LSMS      lsm= boot parameter (default: capability,bpf); -l '' boots
+#                without lsm=, with the kernel's own CONFIG_LSM list
 #   -a ARGS      extra kernel command line (repeatable)
 #   -t SECONDS   hard timeout (default 1200; none with -s)
 #   -r FILE      write the run's directory to FILE (build/vm/latest is the
@@ -187,7 +188,7 @@ fi
 
 cmdline="console=$console root=/dev/root rootfstype=9p ro"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=512000"
-cmdline+=" init=$init lsm=$lsm panic=-1 printk.devkmsg=on"
+cmdline+=" init=$init${lsm:+ lsm=$lsm} panic=-1 printk.devkmsg=on"
 cmdline+=" KRSI_CON=$cmdcon $append -- $init_args"
 
 # One socket per CPU: the x86 VM kernel has no ACPI, and the firmware's
