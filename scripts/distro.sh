@@ -16,7 +16,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-config=/usr/src/${CONFIG_PACKAGE}/config.amd64_none_amd64.xz
+config=$(debian_config_file amd64_none_amd64)
 info "Debian config: $CONFIG_PACKAGE $(dpkg-query -W -f='${Version}' "$CONFIG_PACKAGE" 2>/dev/null || echo "not installed")"
 [[ -f $config ]] || die "no $config; run 'scripts/deps.sh --distro-config'"
 [[ -e $TREE/.git ]] || die "no work tree; run 'make tree'"

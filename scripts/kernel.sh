@@ -29,7 +29,7 @@ out=${2:-$KBUILD}
 frags=()
 if [[ -n $DEBIAN_CONFIG ]]; then
 	# CONFIG=debian: Debian's config and configs/debian.config only.
-	debian_file=/usr/src/$CONFIG_PACKAGE/config.$DEBIAN_CONFIG.xz
+	debian_file=$(debian_config_file "$DEBIAN_CONFIG")
 	[[ -f $debian_file ]] || die "no $debian_file; run 'make deps CONFIG=debian'"
 	frags+=("$KRSI_ROOT/configs/debian.config")
 else

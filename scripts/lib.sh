@@ -217,13 +217,18 @@ series_digest() {
 
 jobs() { nproc; }
 
+# The file of Debian's kernel config NAME (config.NAME.xz of linux-config-6.12).
+# Usage: debian_config_file NAME
+debian_config_file() { echo "/usr/src/$CONFIG_PACKAGE/config.$1.xz"; }
+
 # Debian's kernel config NAME (config.NAME.xz of linux-config-6.12) as the
 # .config of build directory OUT, for kernel tree SRC, without Debian's
 # signing keys and certificates, which are not in the source package: the
 # build makes a key of its own to sign the modules with.
 # Usage: debian_config NAME SRC OUT
 debian_config() {
-	local file=/usr/src/$CONFIG_PACKAGE/config.$1.xz
+	local file
+	file=$(debian_config_file "$1")
 	[[ -f $file ]] || die "no $file; run 'scripts/deps.sh --distro-config'"
 	mkdir -p "$3"
 	xz -dc "$file" >"$3/.config"
