@@ -28,8 +28,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 SUITE=bookworm
-MIRROR=http://deb.debian.org/debian
-SECURITY_MIRROR=http://deb.debian.org/debian-security
 keep=0
 cmd=
 while getopts kc: opt; do
@@ -57,15 +55,8 @@ trap cleanup EXIT
 
 start=$SECONDS
 info "debootstrap $SUITE (minbase, with make and git) into ${root#"$KRSI_ROOT"/} (log: ${log#"$KRSI_ROOT"/})"
-if ! debootstrap --variant=minbase --include=make,git "$SUITE" "$root" "$MIRROR" >"$log" 2>&1; then
-	tail -n 20 "$log" >&2
-	die "debootstrap failed; full log in $log"
-fi
-cat >"$root/etc/apt/sources.list" <<EOF
-deb $MIRROR $SUITE main
-deb $MIRROR $SUITE-updates main
-deb $SECURITY_MIRROR $SUITE-security main
-EOF
+debootstrap_root "$SUITE" "$root" "$log" --include=make,git
+apt_sources "$SUITE" "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # No service starts in the chroot (qemu's and others' maintainer scripts).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"

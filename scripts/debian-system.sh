@@ -28,8 +28,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 SUITE=trixie
-MIRROR=http://deb.debian.org/debian
-SECURITY_MIRROR=http://deb.debian.org/debian-security
 PKGS=(
 	# the system as a user runs it
 	systemd-sysv udev dbus apparmor auditd
@@ -59,15 +57,8 @@ else
 	start=$SECONDS
 	info "debootstrap $SUITE with systemd, AppArmor and auditd into ${root#"$KRSI_ROOT"/} (log: ${log#"$KRSI_ROOT"/})"
 	pkgs=$(IFS=,; echo "${PKGS[*]}")
-	if ! debootstrap --variant=minbase --include="$pkgs" "$SUITE" "$tmp" "$MIRROR" >"$log" 2>&1; then
-		tail -n 20 "$log" >&2
-		die "debootstrap failed; full log in $log"
-	fi
-	cat >"$tmp/etc/apt/sources.list" <<EOF
-deb $MIRROR $SUITE main
-deb $MIRROR $SUITE-updates main
-deb $SECURITY_MIRROR $SUITE-security main
-EOF
+	debootstrap_root "$SUITE" "$tmp" "$log" --include="$pkgs"
+	apt_sources "$SUITE" "$tmp"
 	rm -rf "$tmp"/var/cache/apt/archives/*.deb
 	echo "$key" >"$tmp/.krsi-root"
 	rm -rf --one-file-system "$root"

@@ -193,6 +193,33 @@ archive_versions() {
 		    "(bookworm-security) must be in apt's sources"
 }
 
+# Debian's archive, from which every root of the harness is bootstrapped.
+DEBIAN_MIRROR=http://deb.debian.org/debian
+DEBIAN_SECURITY_MIRROR=http://deb.debian.org/debian-security
+
+# A minimal (minbase) Debian SUITE in DIR, from DEBIAN_MIRROR; OPTION...
+# go to debootstrap (--include=, --foreign, --arch=).  Dies with the end of
+# LOG when debootstrap fails.
+# Usage: debootstrap_root SUITE DIR LOG [OPTION...]
+debootstrap_root() {
+	local suite=$1 dir=$2 log=$3
+	shift 3
+	if ! debootstrap --variant=minbase "$@" "$suite" "$dir" "$DEBIAN_MIRROR" >"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		die "debootstrap of $suite failed; full log in $log"
+	fi
+}
+
+# Apt's sources in the bootstrapped root DIR: SUITE, its updates and its
+# security suite, so that apt-get there sees what a Debian install sees.
+# Usage: apt_sources SUITE DIR
+apt_sources() {
+	printf 'deb %s %s main\n' \
+		"$DEBIAN_MIRROR" "$1" \
+		"$DEBIAN_MIRROR" "$1-updates" \
+		"$DEBIAN_SECURITY_MIRROR" "$1-security" >"$2/etc/apt/sources.list"
+}
+
 # Whether WORD is one of the other arguments.
 # Usage: one_of WORD [ITEM...]
 one_of() {

@@ -21,7 +21,6 @@ set -euo pipefail
 command -v debootstrap >/dev/null || die "debootstrap missing; run 'make deps ARCH=$KRSI_ARCH'"
 
 SUITE=bookworm
-MIRROR=http://deb.debian.org/debian
 PKGS=(
 	# test_progs and the samples at run time
 	libelf1 zlib1g libzstd1 libcap2
@@ -43,11 +42,7 @@ mkdir -p "$tmp"
 log=$BUILD/rootfs$ASUFFIX.log
 info "debootstrap $SUITE $DEB_ARCH into $ROOTFS (log: $log)"
 pkgs=$(IFS=,; echo "${PKGS[*]}")
-if ! debootstrap --foreign --arch="$DEB_ARCH" --variant=minbase --include="$pkgs" \
-	"$SUITE" "$tmp" "$MIRROR" >"$log" 2>&1; then
-	tail -n 20 "$log" >&2
-	die "debootstrap failed; full log in $log"
-fi
+debootstrap_root "$SUITE" "$tmp" "$log" --foreign --arch="$DEB_ARCH" --include="$pkgs"
 # Unpack every package downloaded, the required ones again (the same files).
 n=0
 for deb in "$tmp"/var/cache/apt/archives/*.deb; do
