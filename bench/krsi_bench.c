@@ -12,12 +12,19 @@
  *                             BPF statistics on, which KRSI's run counters
  *                             need), S4 (8 x KRSI), S5 (lsm_cgroup on the
  *                             root cgroup)
+ *   krsi_bench [--icount] trampolines LABEL
+ *                             one nop program per hook through trampolines
+ *                             (S2b, on the base kernel)
  *   krsi_bench [--icount] latency [--trampoline-only]
  *                             attach + detach of one program on
  *                             file_mprotect, idle and busy hook
  *
  * Operations: getpid() (no LSM hook: the control), open("/dev/null") +
- * close(), mprotect() of an anonymous page.  The emulator's speed drifts by
+ * close(), mprotect() of an anonymous page, fork() of a child that exits at
+ * once + wait(), and fork() + execve() of a static binary that exits +
+ * wait().  The last two go through many hooks (task, cred, exec, mmap and
+ * file hooks) that no program of the benchmark is attached to: they show
+ * what the idle bpf LSM costs where many hooks are called.  The emulator's speed drifts by
  * tens of percent within seconds, so the operations are timed in short
  * interleaved slices (getpid, open+close, mprotect, getpid), each costly
  * operation is divided by the mean of the two getpid slices around it, and
@@ -46,6 +53,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bench_hooks.h"
@@ -63,8 +71,10 @@
 #define ICOUNT_ROUNDS	25
 #define ICOUNT_LOOP	500000LL	/* instructions; a 250 Hz tick is 4000000 */
 
-enum op { OP_GETPID, OP_OPEN_CLOSE, OP_MPROTECT, NR_OPS };
-static const char * const op_names[NR_OPS] = { "getpid", "open_close", "mprotect" };
+enum op { OP_GETPID, OP_OPEN_CLOSE, OP_MPROTECT, OP_FORK_WAIT, OP_EXEC, NR_OPS };
+static const char * const op_names[NR_OPS] = {
+	"getpid", "open_close", "mprotect", "fork_wait", "exec"
+};
 
 #define BENCH_HOOK_NAME(hook, op) #hook,
 static const char * const hook_names[] = { BENCH_HOOKS(BENCH_HOOK_NAME) };
@@ -74,6 +84,12 @@ static const enum op hook_ops[] = { BENCH_HOOKS(BENCH_HOOK_OP) };
 static void *page;
 static long page_size;
 static bool icount;
+/*
+ * The static binary that OP_EXEC runs: a copy on /tmp (a tmpfs in the VM)
+ * of bench_true, which is beside krsi_bench.  Run from the 9p root, each
+ * exec would wait for the host, and the guest's clock jumps over waits.
+ */
+#define TRUE_PATH	"/tmp/krsi_bench_true"
 
 static void die(const char *fmt, ...)
 {
@@ -95,6 +111,55 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* A child that exits at once, or that runs bench_true, and its wait(). */
+static void fork_wait(bool exec)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (exec)
+			execl(TRUE_PATH, TRUE_PATH, (char *)NULL);
+		_exit(exec ? 127 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		die("the child%s ended with status %#x", exec ? " running " TRUE_PATH : "",
+		    status);
+}
+
+/* Copy bench_true, found beside krsi_bench, to TRUE_PATH. */
+static void install_true(void)
+{
+	char path[4096], buf[65536];
+	int in, out;
+	ssize_t len;
+	char *slash;
+
+	len = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	if (len < 0)
+		die("cannot find where krsi_bench is: %s", strerror(errno));
+	path[len] = '\0';
+	slash = strrchr(path, '/');
+	strcpy(slash ? slash + 1 : path, "bench_true");
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		die("%s: %s (scripts/bench.sh builds it)", path, strerror(errno));
+	out = open(TRUE_PATH, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0)
+		die("%s: %s", TRUE_PATH, strerror(errno));
+	while ((len = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, len) != len)
+			die("writing %s: %s", TRUE_PATH, strerror(errno));
+	if (len < 0 || close(out))
+		die("copying %s to %s: %s", path, TRUE_PATH, strerror(errno));
+	close(in);
+}
+
 static void do_op(enum op op, unsigned int i)
 {
 	int fd;
@@ -112,6 +177,10 @@ static void do_op(enum op op, unsigned int i)
 	case OP_MPROTECT:
 		if (mprotect(page, page_size, i & 1 ? PROT_READ : PROT_READ | PROT_WRITE))
 			die("mprotect: %s", strerror(errno));
+		break;
+	case OP_FORK_WAIT:
+	case OP_EXEC:
+		fork_wait(op == OP_EXEC);
 		break;
 	default:
 		break;
@@ -193,8 +262,8 @@ static void measure(const char *label)
 
 	for (s = 0; s < SLICES; s++) {
 		g1 = time_op(OP_GETPID);
-		ns[OP_OPEN_CLOSE][s] = time_op(OP_OPEN_CLOSE);
-		ns[OP_MPROTECT][s] = time_op(OP_MPROTECT);
+		for (op = OP_OPEN_CLOSE; op < NR_OPS; op++)
+			ns[op][s] = time_op(op);
 		g2 = time_op(OP_GETPID);
 		ns[OP_GETPID][s] = (g1 + g2) / 2;
 		for (op = OP_OPEN_CLOSE; op < NR_OPS; op++)
@@ -260,7 +329,21 @@ static void detach_all(struct bpf_link **links, int n)
 		bpf_link__destroy(links[n]);
 }
 
-/* Each hook must be hit by its operation and by no other. */
+/* Whether programs of the benchmark are attached to hooks @op goes through. */
+static bool op_has_hooks(enum op op)
+{
+	unsigned int h;
+
+	for (h = 0; h < NR_BENCH_HOOKS; h++)
+		if (hook_ops[h] == op)
+			return true;
+	return false;
+}
+
+/*
+ * Each hook must be hit by its operation and by no other operation that
+ * has hooks of its own (fork and exec go through file hooks too).
+ */
 static void check_hooks(void)
 {
 	struct bpf_link *links[NR_BENCH_HOOKS];
@@ -275,6 +358,8 @@ static void check_hooks(void)
 	skel->bss->target_pid = getpid();
 	n = attach_all(skel->obj, VIA_KRSI, links);
 	for (op = 0; op < NR_OPS; op++) {
+		if (op != OP_GETPID && !op_has_hooks(op))
+			continue;
 		memcpy(before, skel->bss->hits, sizeof(before));
 		for (i = 0; i < 10; i++)
 			do_op(op, i);
@@ -359,6 +444,25 @@ static void scenarios(void)
 		bench_nop__destroy(skel[i]);
 }
 
+/*
+ * S2b: one nop program per hook through trampolines, on a kernel without
+ * KRSI (the base kernel), against which S2 on the KRSI kernel is compared.
+ */
+static void trampolines(const char *label)
+{
+	struct bpf_link *links[NR_BENCH_HOOKS];
+	struct bench_nop *skel;
+	int n;
+
+	skel = bench_nop__open_and_load();
+	if (!skel)
+		die("loading bench_nop: %s", strerror(errno));
+	n = attach_all(skel->obj, VIA_TRAMPOLINE, links);
+	measure_n(label);
+	detach_all(links, n);
+	bench_nop__destroy(skel);
+}
+
 static void latency_rounds(const char *path, const char *state,
 			   const struct bpf_program *prog, enum via via, double *us)
 {
@@ -407,6 +511,7 @@ int main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
+	install_true();
 	page_size = sysconf(_SC_PAGESIZE);
 	/*
 	 * The page mprotect() changes, between two PROT_NONE pages: its
@@ -424,12 +529,14 @@ int main(int argc, char **argv)
 		measure_n(argv[2]);
 	else if (argc == 2 && !strcmp(argv[1], "scenarios"))
 		scenarios();
+	else if (argc == 3 && !strcmp(argv[1], "trampolines"))
+		trampolines(argv[2]);
 	else if (argc == 2 && !strcmp(argv[1], "latency"))
 		latency(true);
 	else if (argc == 3 && !strcmp(argv[1], "latency") &&
 		 !strcmp(argv[2], "--trampoline-only"))
 		latency(false);
 	else
-		die("usage: krsi_bench [--icount] ops LABEL | scenarios | latency [--trampoline-only]");
+		die("usage: krsi_bench [--icount] ops LABEL | scenarios | trampolines LABEL | latency [--trampoline-only]");
 	return 0;
 }

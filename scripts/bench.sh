@@ -13,9 +13,14 @@
 # Boots, ROUNDS times in alternation (default 2 counting instructions, 5
 # timing):
 #   KRSI kernel, lsm=capability      -> S0   (no bpf LSM)
-#   KRSI kernel, lsm=capability,bpf  -> S1-S5 (krsi_bench scenarios)
+#   KRSI kernel, lsm=capability,bpf  -> S1f  (nothing ever attached)
+#   KRSI kernel, lsm=capability,bpf  -> S1-S5 (krsi_bench scenarios; S1
+#                                       after the hook check attached
+#                                       and detached counting programs)
 #   base kernel, lsm=capability      -> S0b
 #   base kernel, lsm=capability,bpf  -> S1b  (6.12's BPF LSM, the anchor)
+#   base kernel, lsm=capability,bpf  -> S2b  (one trampoline program per
+#                                       hook, as S2 on the KRSI kernel)
 # then one boot of each kernel for the attach latencies.  The raw
 # "BENCH..." lines and the table go to build/bench/<date>/; the table is
 # also printed.  Needs the KRSI kernel and "make samples" (libbpf, bpftool,
@@ -63,6 +68,8 @@ src=$KRSI_ROOT/bench
 # The benchmark program, against the tree's libbpf.
 bin=$BUILD/bench/bin
 build_bpf_tool "$src" "$bin" "$samples" "$bpftool" krsi_bench bench_nop bench_count bench_cgroup
+# The static binary of the exec operation.
+gcc -O2 -Wall -static "$src/bench_true.c" -o "$bin/bench_true"
 
 out=$BUILD/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
@@ -94,9 +101,11 @@ echo "# krsi_bench raw results, $(date -u +%Y-%m-%dT%H:%M:%SZ), kernel $(cat "$K
 echo "MODE $mode" >>"$raw"
 for ((r = 1; r <= rounds; r++)); do
 	boot "$r" krsi capability ops S0
+	boot "$r" krsi capability,bpf ops S1f
 	boot "$r" krsi capability,bpf scenarios
 	boot "$r" base capability ops S0b
 	boot "$r" base capability,bpf ops S1b
+	boot "$r" base capability,bpf trampolines S2b
 done
 boot L krsi capability,bpf latency
 boot L base capability,bpf latency --trampoline-only
