@@ -29,8 +29,10 @@ set -euo pipefail
 
 SUITE=trixie
 PKGS=(
-	# the system as a user runs it
-	systemd-sysv udev dbus apparmor auditd
+	# the system as a user runs it; systemd opens libbpf with dlopen()
+	# for its BPF features (RestrictFileSystems=), and its package does
+	# not depend on libbpf1
+	systemd-sysv udev dbus apparmor auditd libbpf1
 	# the kernel package's hooks make the initramfs with these
 	initramfs-tools kmod zstd
 	# the checks: ps, and the series' bpftool (built here without a
