@@ -10,8 +10,9 @@
 # Instruction counts ignore cache and branch effects; wall time on KVM
 # has them.
 #
-# Boots, ROUNDS times in alternation (default 2 counting instructions, 5
-# timing):
+# Boots, ROUNDS times in alternation (default 3 counting instructions,
+# whose median is the figure of fork and exec, where a boot now and then
+# makes every call dearer; 5 timing):
 #   KRSI kernel, lsm=capability      -> S0   (no bpf LSM)
 #   KRSI kernel, lsm=capability,bpf  -> S1f  (nothing ever attached)
 #   KRSI kernel, lsm=capability,bpf  -> S1-S5 (krsi_bench scenarios; S1
@@ -47,7 +48,7 @@ esac
 if [[ $mode == icount ]]; then
 	vmflags=(-I)
 	benchflags=(--icount)
-	rounds=${ROUNDS:-2}
+	rounds=${ROUNDS:-3}
 else
 	vmflags=(-K)
 	benchflags=()
