@@ -28,8 +28,8 @@ help:
 	@echo "make distro     the series in Debian's config: W=1 and sparse, no new warning vs the base"
 	@echo "make deb        Debian packages of the KRSI VM kernel (bindeb-pkg) in build/deb (CONFIG=debian: of Debian's cloud kernel with KRSI)"
 	@echo "make boot-debian Debian's cloud kernel with KRSI, packaged, installed in a Debian system and booted with systemd, AppArmor and auditd; checked"
-	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI"
-	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi)"
+	@echo "make check      git am + checkpatch --strict on every patch; the series builds, also without KRSI (ARCH=NAME: builds for that architecture with KRSI on and off, failing on any warning)"
+	@echo "make nokrsi     build the series with CONFIG_SECURITY_KRSI=n (build/kbuild-nokrsi, ARCH=NAME: build/kbuild-nokrsi-NAME)"
 	@echo "make build-each build the kernel after each patch in turn (bisectability; FROM=N: from patch N on)"
 	@echo "make deps       install the Debian packages the harness needs"
 	@echo "make rebase     move the series to the newest linux-source-6.12 in Debian's archive (BASE=VERSION: that one)"
@@ -109,13 +109,19 @@ boot-debian:
 	@$(MAKE) --no-print-directory CONFIG=debian deb samples
 	@CONFIG=debian $(S)/debian-system.sh
 
+# ARCH=NAME: that architecture's builds with KRSI on and off, no warning.
 check: tree
+ifeq ($(KRSI_ARCH),x86_64)
 	@$(S)/check.sh
 	@$(S)/kernel.sh
 	@$(MAKE) --no-print-directory nokrsi
+else
+	@$(S)/onoff.sh
+endif
 
 nokrsi: tree
-	@EXTRA_CONFIG=$(CURDIR)/configs/nokrsi.config $(S)/kernel.sh $(BUILD)/linux $(BUILD)/kbuild-nokrsi
+	@EXTRA_CONFIG=$(CURDIR)/configs/nokrsi.config $(S)/kernel.sh $(BUILD)/linux \
+		$(BUILD)/kbuild-nokrsi$(if $(filter-out x86_64,$(KRSI_ARCH)),-$(KRSI_ARCH))
 
 build-each: tree
 	@$(S)/build-each.sh
