@@ -101,8 +101,19 @@ cpu=max
 # Multi-threaded TCG mishandles kernel text patched while another vCPU runs
 # it (a BPF trampoline attached to a hot function oopses on int3, on the
 # base kernel too): with several vCPUs, emulate them all on one host thread.
+# Not on 32-bit Arm: its kernel patches text only under stop_machine(), and
+# there each broadcast TLB or cache maintenance instruction makes
+# single-threaded TCG hand over to the other vCPU and wait out its time
+# slice.  The page-by-page TLB flushes of free_initmem() then take hours
+# (the boot seemed to stop after "devtmpfs: mounted", with the bpf LSM off
+# as well), and each of the ~250 jump labels the bpf LSM switches off at
+# boot took 0.1 s.
 if [[ $accel == tcg && $cpus -gt 1 ]]; then
-	accel=tcg,thread=single
+	if [[ $KARCH == arm ]]; then
+		accel=tcg,thread=multi
+	else
+		accel=tcg,thread=single
+	fi
 fi
 shift $((OPTIND - 1))
 if ((shell)); then
