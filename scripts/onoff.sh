@@ -24,7 +24,14 @@ changed=$(git -C "$TREE" diff --name-only krsi-base..HEAD)
 fail=0
 # Usage: build WHAT KBUILD [FRAGMENT]
 build() {
-	local what=$1 out=$2 cfg=${3:-} start=$SECONDS named ours
+	local what=$1 out=$2 cfg=${3:-} start=$SECONDS named ours f
+	# kbuild prints a file's warnings only when it compiles the file: every
+	# file the series changes is touched, so that it and every file that
+	# includes it compile again (from ccache, which replays the compiler's
+	# warnings) and an incremental build's log has all their warnings.
+	while IFS= read -r f; do
+		[[ ! -e $TREE/$f ]] || touch "$TREE/$f"
+	done <<<"$changed"
 	if ! EXTRA_CONFIG=$cfg KBUILD=$out "$KRSI_ROOT/scripts/kernel.sh" "$TREE" "$out"; then
 		die "$what does not build for $KRSI_ARCH"
 	fi
