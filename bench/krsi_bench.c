@@ -77,6 +77,7 @@
 #define ICOUNT_ROUNDS	25
 #define ICOUNT_LOOP	500000LL	/* instructions; a 250 Hz tick is 4000000 */
 #define ICOUNT_SINGLES	101		/* calls of an operation longer than a loop */
+#define LABEL_MAX	64		/* a measurement's label, with its NUL */
 
 enum op { OP_GETPID, OP_OPEN_CLOSE, OP_MPROTECT, OP_FORK_WAIT, OP_EXEC, NR_OPS };
 static const char * const op_names[NR_OPS] = {
@@ -213,7 +214,18 @@ static double time_op(enum op op)
 	return (double)elapsed / n;
 }
 
-static int cmp_double(const void *a, const void *b);
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return v[n / 2];
+}
 
 /*
  * --icount: instructions per operation, the fewest over ICOUNT_ROUNDS loops
@@ -242,8 +254,7 @@ static double count_op(enum op op)
 			do_op(op, r);
 			one[r] = now_ns() - start;
 		}
-		qsort(one, ICOUNT_SINGLES, sizeof(double), cmp_double);
-		return one[ICOUNT_SINGLES / 2];
+		return median(one, ICOUNT_SINGLES);
 	}
 	for (r = 0; r < ICOUNT_ROUNDS; r++) {
 		start = now_ns();
@@ -254,19 +265,6 @@ static double count_op(enum op op)
 			best = n;
 	}
 	return (double)best / calls;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(double), cmp_double);
-	return v[n / 2];
 }
 
 static void measure_here(const char *label)
@@ -316,7 +314,7 @@ static int measurer_req = -1, measurer_ack = -1;
 
 static void measurer_loop(int req, int ack)
 {
-	char label[64];
+	char label[LABEL_MAX];
 	ssize_t len;
 
 	while ((len = read(req, label, sizeof(label) - 1)) > 0) {
@@ -366,7 +364,7 @@ static void measure(const char *label)
 	size_t len = strlen(label);
 	char done;
 
-	if (len >= 64)
+	if (len >= LABEL_MAX)
 		die("label too long: %s", label);
 	if (write(measurer_req, label, len) != (ssize_t)len)
 		die("asking for a measurement: %s", strerror(errno));

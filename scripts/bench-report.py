@@ -9,7 +9,8 @@ Counting instructions (raw line "MODE icount"): instructions per
 operation, the fewest of each boot's measures, then the range over the
 boots; for fork and exec, which krsi_bench counts one call at a time and
 reports as the median call, the mean of each boot's measures, then the
-median over the boots (a boot now and then has every fork 0.7% dearer); the added instructions per hook call are the added instructions per
+median over the boots (a boot now and then has every fork 0.7% dearer).
+The added instructions per hook call are the added instructions per
 operation divided by the hook calls the operation makes (BENCH-HOOK).
 
 Timing (wall time): costs are in getpid() units, an operation's ns per call
