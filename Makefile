@@ -21,7 +21,7 @@ MAKEOVERRIDES := $(filter-out ARCH=%,$(MAKEOVERRIDES))
 
 help:
 	@echo "make run        build the KRSI kernel, boot it, show sample policies auditing and denying, exit"
-	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, RT=1: PREEMPT_RT kernel, CONFIG=debian: Debian's cloud kernel config with KRSI, REPEAT=N: N boots in a row, ARCH=i386|ppc64le|arm|arm64: that architecture, cross-built)"
+	@echo "make test       build and run the selftests in the VM (DEBUG=1: debug kernel, KCSAN=1: KCSAN kernel, RT=1: PREEMPT_RT kernel, CONFIG=debian: Debian's cloud kernel config with KRSI, REPEAT=N: N boots in a row, ARCH=i386|ppc64le|arm|arm64|s390x: that architecture, cross-built)"
 	@echo "make bench      hook and attach costs: KRSI vs trampolines vs no bpf LSM, in instructions under TCG (KVM=1: wall time under KVM)"
 	@echo "make stress     policy churn, capacity race, bpf(2) fuzzing and fault injection on 2 vCPUs (STRESS=\"-d 600\" for longer)"
 	@echo "make coverage   line coverage of the series' kernel code by the selftests and a short stress run"
@@ -150,7 +150,8 @@ clean:
 		$(BUILD)/stress $(BUILD)/bpftool \
 		$(BUILD)/bench $(BUILD)/kbuild-base $(BUILD)/kbuild-distro \
 		$(BUILD)/kbuild-distro-base $(BUILD)/kbuild-nobpflsm $(BUILD)/deb \
-		$(foreach a,i386 ppc64le arm arm64,$(BUILD)/kbuild-$(a) $(BUILD)/selftests-$(a) \
+		$(foreach a,i386 ppc64le arm arm64 s390x,$(BUILD)/kbuild-$(a) $(BUILD)/kbuild-nokrsi-$(a) \
+			$(BUILD)/selftests-$(a) \
 			$(BUILD)/samples-$(a) $(BUILD)/bpftool-$(a) $(BUILD)/rootfs-$(a) \
 			$(BUILD)/rootfs-$(a).tmp $(BUILD)/rootfs-$(a).log)
 

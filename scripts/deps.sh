@@ -46,6 +46,8 @@ done
 # its QEMU, and debootstrap for its root file system (scripts/rootfs.sh).
 if [[ -n $ASUFFIX ]]; then
 	PKGS+=("gcc-${CROSS%-}" "$QEMU_PKG" debootstrap)
+	# The other byte order: its bpftool runs under qemu-user (lib.sh).
+	((FOREIGN_ENDIAN == 0)) || PKGS+=(qemu-user)
 fi
 
 installed() {

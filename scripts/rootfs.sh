@@ -17,7 +17,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[[ $KRSI_ARCH != x86_64 ]] || die "x86_64 runs on the host's root; rootfs.sh is for ARCH=i386, ppc64le, arm or arm64"
+[[ $KRSI_ARCH != x86_64 ]] || die "x86_64 runs on the host's root; rootfs.sh is for ARCH=i386, ppc64le, arm, arm64 or s390x"
 command -v debootstrap >/dev/null || die "debootstrap missing; run 'make deps ARCH=$KRSI_ARCH'"
 
 SUITE=bookworm

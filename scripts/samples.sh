@@ -26,16 +26,20 @@ if ! make -C "$TREE/tools/bpf/bpftool" -j"$(jobs)" OUTPUT="$bpftool_out/" \
 fi
 
 # Another architecture: the loaders cross-built against its root file
-# system; bpftool, which only generates the skeletons here, is the host's.
+# system; bpftool, which only generates the skeletons here, is the host's
+# (the target's, emulated, where the byte order differs).
 cross=()
+skel_bpftool=$bpftool_out/bpftool
 if [[ -n $ASUFFIX ]]; then
 	require_rootfs
 	cross=(ARCH="${KARCH/#i386/x86}" CROSS_COMPILE="$CROSS" CC="$CROSS_CC")
+	# The other byte order: the target's bpftool, emulated (lib.sh).
+	((FOREIGN_ENDIAN == 0)) || skel_bpftool=$("$KRSI_ROOT/scripts/target-bpftool.sh")
 fi
 
 log=$out/build.log
 if ! make -C "$TREE/samples/krsi" -j"$(jobs)" OUTPUT="$out" \
-	VMLINUX_BTF="$kbuild/vmlinux" BPFTOOL="$bpftool_out/bpftool" "${cross[@]}" >"$log" 2>&1; then
+	VMLINUX_BTF="$kbuild/vmlinux" BPFTOOL="$skel_bpftool" "${cross[@]}" >"$log" 2>&1; then
 	grep -E -B2 -A8 'error|Error' "$log" | tail -n 60 >&2 || tail -n 40 "$log" >&2
 	die "building samples/krsi failed; full log in $log"
 fi

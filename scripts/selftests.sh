@@ -162,14 +162,15 @@ absolute_deps
 # system includes.
 cross=()
 if [[ -n $ASUFFIX ]]; then
-	require_rootfs
-	triplet=$(basename "$(dirname "$(find "$ROOTFS/usr/include" -maxdepth 2 -path '*-linux-gnu*/asm' -print -quit)")")
-	[[ -n $triplet && $triplet != . ]] || die "no multiarch asm/ headers in $ROOTFS/usr/include"
-	export PKG_CONFIG_SYSROOT_DIR=$ROOTFS
-	export PKG_CONFIG_LIBDIR=$ROOTFS/usr/lib/$triplet/pkgconfig:$ROOTFS/usr/share/pkgconfig
+	cross_pkg_config
 	cross=(ARCH="$KARCH" CROSS_COMPILE="$CROSS" CC="$CROSS_CC"
 		PKG_CONFIG=pkg-config
-		CLANG_SYS_INCLUDES="-idirafter $ROOTFS/usr/include/$triplet -idirafter $ROOTFS/usr/include")
+		CLANG_SYS_INCLUDES="-idirafter $ROOTFS/usr/include/$TRIPLET -idirafter $ROOTFS/usr/include")
+	# The other byte order: the skeletons come from the target's bpftool.
+	if ((FOREIGN_ENDIAN)); then
+		skel_bpftool=$("$KRSI_ROOT/scripts/target-bpftool.sh")
+		cross+=(BPFTOOL="$skel_bpftool")
+	fi
 	# A 32-bit target: 64-bit file offsets (xsk.c maps offsets above 4 GiB);
 	# upstream's helpers cast pointers to __u64 directly, which the target
 	# warns about: those warnings stay warnings (the KRSI tests' own files

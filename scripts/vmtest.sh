@@ -154,10 +154,12 @@ find "$BUILD/vm" -mindepth 1 -maxdepth 1 -type d -name 'run-*' | LC_ALL=C sort |
 echo "$shell" > "$rundir/interactive"
 echo "$cpus" > "$rundir/cpus"
 
-# Per architecture: the machine, and the console that carries the kernel
-# log (the guest command talks over a virtio console).
+# Per architecture: the machine, the console that carries the kernel
+# log (the guest command talks over a virtio console), and the bus of the
+# virtio devices.
 machine=()
 cmdcon=hvc0
+vbus=pci
 case $KARCH in
 x86)
 	console=ttyS0
@@ -181,6 +183,12 @@ arm)
 arm64)
 	console=ttyAMA0
 	machine=(-machine virt -cpu cortex-a72) ;;
+s390)
+	# QEMU's serial port is the SCLP console; virtio devices are
+	# channel-attached (virtio-ccw).
+	console=ttysclp0
+	vbus=ccw
+	machine=(-machine s390-ccw-virtio -cpu max) ;;
 esac
 
 root_path=/
@@ -192,9 +200,9 @@ if [[ -n $ASUFFIX ]]; then
 	init=/krsi-init
 	init_args+=" $BUILD"
 	shares=(-fsdev "local,id=repo,path=$KRSI_ROOT,security_model=none,readonly=on"
-		-device "virtio-9p-pci,fsdev=repo,mount_tag=krsi-root"
+		-device "virtio-9p-$vbus,fsdev=repo,mount_tag=krsi-root"
 		-fsdev "local,id=build,path=$BUILD,security_model=none,readonly=on"
-		-device "virtio-9p-pci,fsdev=build,mount_tag=krsi-build")
+		-device "virtio-9p-$vbus,fsdev=build,mount_tag=krsi-build")
 fi
 
 cmdline="console=$console root=/dev/root rootfstype=9p ro"
@@ -210,12 +218,12 @@ qemu=("$QEMU" -accel "$accel" "${machine[@]}"
 	-serial "file:$rundir/serial.log"
 	-kernel "$kernel" -append "$cmdline"
 	-fsdev "local,id=root,path=$root_path,security_model=none,readonly=on,multidevs=remap"
-	-device "virtio-9p-pci,fsdev=root,mount_tag=/dev/root"
+	-device "virtio-9p-$vbus,fsdev=root,mount_tag=/dev/root"
 	-fsdev "local,id=out,path=$rundir,security_model=none"
-	-device "virtio-9p-pci,fsdev=out,mount_tag=krsi-out"
+	-device "virtio-9p-$vbus,fsdev=out,mount_tag=krsi-out"
 	"${shares[@]}"
 	-chardev "stdio,id=con,signal=off"
-	-device virtio-serial-pci -device "virtconsole,chardev=con")
+	-device "virtio-serial-$vbus" -device "virtconsole,chardev=con")
 if ((icount)); then
 	qemu+=(-icount shift=0,sleep=off)
 fi
