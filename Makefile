@@ -152,7 +152,8 @@ clean:
 		$(BUILD)/kbuild-distro-base $(BUILD)/kbuild-nobpflsm $(BUILD)/deb \
 		$(foreach a,i386 ppc64le arm arm64 s390x,$(BUILD)/kbuild-$(a) $(BUILD)/kbuild-nokrsi-$(a) \
 			$(BUILD)/selftests-$(a) \
-			$(BUILD)/samples-$(a) $(BUILD)/bpftool-$(a) $(BUILD)/rootfs-$(a) \
+			$(BUILD)/samples-$(a) $(BUILD)/bpftool-$(a) $(BUILD)/bpftool-target-$(a) \
+			$(BUILD)/rootfs-$(a) \
 			$(BUILD)/rootfs-$(a).tmp $(BUILD)/rootfs-$(a).log)
 
 distclean:
